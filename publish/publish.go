@@ -59,10 +59,10 @@ type Stats struct {
 	TargetBitrate int
 	RTT           time.Duration
 	// Loss is the fraction of packets lost (0..1) over the last interval.
-	Loss          float64
-	Retransmits   uint64
-	VideoFrames   uint64
-	AudioFrames   uint64
+	Loss        float64
+	Retransmits uint64
+	VideoFrames uint64
+	AudioFrames uint64
 	// WriteLatency is the time the last socket write took (RTMP) or the
 	// send buffer in time (SRT).
 	WriteLatency time.Duration
