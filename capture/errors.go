@@ -1,0 +1,6 @@
+package capture
+
+import "errors"
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = errors.New("source closed")
