@@ -3,6 +3,8 @@ module github.com/glassagent/glassagent
 go 1.26
 
 require (
+	github.com/asticode/go-astikit v0.30.0 // indirect
+	github.com/asticode/go-astits v1.14.0 // indirect
 	github.com/benburkert/openpgp v0.0.0-20160410205803-c2471f86866c // indirect
 	github.com/blackjack/webcam v0.6.1 // indirect
 	github.com/bluenviron/mediacommon/v2 v2.6.0 // indirect

@@ -74,10 +74,7 @@ type Fixture struct {
 func Generate(t testing.TB, o Options) *Fixture {
 	t.Helper()
 	o.defaults()
-	ff, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg not found (make test installs it): %v", err)
-	}
+	ff := NeedTool(t, "ffmpeg")
 	dir := t.TempDir()
 	vpath := filepath.Join(dir, "v.h264")
 	apath := filepath.Join(dir, "a.aac")

@@ -1,0 +1,33 @@
+# glassagent: `make demo` shows it working, `make test` proves it.
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+PKGS ?= ./...
+
+.PHONY: all build demo test test-unit deps vet lint bench clean
+
+all: build
+
+build:
+	$(GO) build -o glassagent ./cmd/glassagent
+
+demo:
+	$(GO) run ./cmd/glassagent demo
+
+# Installs what the tests need (Debian packages), then runs every test with
+# the race detector.
+test: deps vet
+	$(GO) test -race -timeout 14m $(PKGS)
+
+deps:
+	./scripts/test-deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet $(PKGS)
+	CGO_ENABLED=0 $(GO) build ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -f glassagent glassagent-demo.ts

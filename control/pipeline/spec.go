@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/glassagent/glassagent/capture"
+	"github.com/glassagent/glassagent/encode"
+	"github.com/glassagent/glassagent/media"
+)
+
+// Spec is what a stream asks of the device: which camera and microphone, and
+// how to encode. The control plane and the CLI both fill it in.
+type Spec struct {
+	Camera string // "test" (synthetic) or a V4L2 device
+	Mic    string // "test" (tone), "none" (silence) or an ALSA device
+
+	Width, Height int
+	FPS           int
+	Bitrate       int // video, bit/s
+	GOP           int // frames; 0 = one second
+
+	AudioCodec   media.Codec // AAC or Opus: what the publisher carries
+	SampleRate   int
+	Channels     int
+	AudioBitrate int // bit/s
+
+	// Encoder is "auto", "hw" or "sw".
+	Encoder string
+}
+
+// Limits of what a stream may ask for. Out-of-range values are refused, never
+// clamped silently.
+const (
+	MinBitrate      = 100_000
+	MaxBitrate      = 20_000_000
+	MinAudioBitrate = 16_000
+	MaxAudioBitrate = 320_000
+	MaxDimension    = 4096
+	MinDimension    = 16
+	MaxFPS          = 60
+)
+
+// Validate checks every field and returns an invalid_config error naming the
+// first bad one.
+func (s *Spec) Validate() error {
+	bad := func(format string, args ...any) error {
+		return media.Errorf(media.CodeInvalidConfig, format, args...)
+	}
+	switch {
+	case s.Width < MinDimension || s.Height < MinDimension || s.Width > MaxDimension || s.Height > MaxDimension:
+		return bad("video size %dx%d: width and height must be %d to %d", s.Width, s.Height, MinDimension, MaxDimension)
+	case s.Width%2 != 0 || s.Height%2 != 0:
+		return bad("video size %dx%d: width and height must be even", s.Width, s.Height)
+	case s.FPS < 1 || s.FPS > MaxFPS:
+		return bad("frame rate %d: must be 1 to %d", s.FPS, MaxFPS)
+	case s.Bitrate < MinBitrate || s.Bitrate > MaxBitrate:
+		return bad("video bitrate %d bit/s: must be %d to %d", s.Bitrate, MinBitrate, MaxBitrate)
+	case s.GOP < 0 || s.GOP > 10*s.FPS:
+		return bad("GOP %d frames: must be 0 (one second) to %d (ten seconds)", s.GOP, 10*s.FPS)
+	case s.AudioBitrate < MinAudioBitrate || s.AudioBitrate > MaxAudioBitrate:
+		return bad("audio bitrate %d bit/s: must be %d to %d", s.AudioBitrate, MinAudioBitrate, MaxAudioBitrate)
+	case s.Channels != 1 && s.Channels != 2:
+		return bad("audio channels %d: must be 1 or 2", s.Channels)
+	case s.AudioCodec == media.CodecOpus && s.SampleRate != 48000:
+		return bad("audio sample rate %d: Opus (WHIP) runs at 48000", s.SampleRate)
+	case s.SampleRate != 44100 && s.SampleRate != 48000:
+		return bad("audio sample rate %d: must be 44100 or 48000", s.SampleRate)
+	case s.AudioCodec != media.CodecAAC && s.AudioCodec != media.CodecOpus:
+		return bad("audio codec %v: must be AAC or Opus", s.AudioCodec)
+	}
+	switch s.Encoder {
+	case "", "auto", "hw", "sw":
+	default:
+		return bad("encoder %q: must be auto, hw or sw", s.Encoder)
+	}
+	if s.Camera == "" {
+		return bad("no camera given (a device, or \"test\")")
+	}
+	if s.Mic == "" {
+		return bad("no microphone given (a device, \"test\" or \"none\")")
+	}
+	return nil
+}
+
+// Open validates s and opens its sources and encoders on clock. On error
+// everything opened so far is closed again.
+func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
+	if err := s.Validate(); err != nil {
+		return Config{}, err
+	}
+	cfg.Clock = clock
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
+
+	switch s.Camera {
+	case "test":
+		p, err := capture.NewPattern(capture.PatternConfig{Width: s.Width, Height: s.Height, FPS: s.FPS}, clock)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Video = p
+	default:
+		return Config{}, media.Errorf(media.CodeCameraFailed, "camera %q: only the synthetic camera \"test\" is built in so far", s.Camera)
+	}
+	closers = append(closers, func() { cfg.Video.Close() })
+
+	switch s.Mic {
+	case "test", "none":
+		t, err := capture.NewTone(capture.ToneConfig{SampleRate: s.SampleRate, Channels: s.Channels, Silent: s.Mic == "none"}, clock)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Audio = t
+	default:
+		return Config{}, media.Errorf(media.CodeMicFailed, "microphone %q: only \"test\" and \"none\" are built in so far", s.Mic)
+	}
+	closers = append(closers, func() { cfg.Audio.Close() })
+
+	vc := encode.VideoConfig{Width: s.Width, Height: s.Height, FPS: s.FPS, Bitrate: s.Bitrate, GOP: s.GOP}
+	switch s.Encoder {
+	case "hw":
+		return Config{}, media.Errorf(media.CodeEncoderFailed, "no hardware H.264 encoder found")
+	default:
+		enc, err := encode.NewSoftwareH264(vc)
+		if err != nil {
+			return Config{}, fmt.Errorf("software H.264 encoder: %w", err)
+		}
+		cfg.VideoEncoder = enc
+	}
+	closers = append(closers, func() { cfg.VideoEncoder.Close() })
+
+	ac := encode.AudioConfig{SampleRate: s.SampleRate, Channels: s.Channels, Bitrate: s.AudioBitrate}
+	switch s.AudioCodec {
+	case media.CodecOpus:
+		cfg.AudioEncoder, err = encode.NewOpus(ac)
+	default:
+		cfg.AudioEncoder, err = encode.NewAAC(ac)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("audio encoder: %w", err)
+	}
+	return cfg, nil
+}

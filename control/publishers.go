@@ -1,0 +1,15 @@
+// Package control owns the lifecycle of streams: which publisher runs for a
+// URL, the stream manager and its state machine, limits and keep-alives.
+package control
+
+import (
+	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/srt"
+)
+
+// Publishers returns the URL schemes glassagent publishes to.
+func Publishers() publish.Schemes {
+	return publish.Schemes{
+		"srt": srt.New,
+	}
+}

@@ -1,0 +1,129 @@
+package srt
+
+import (
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+
+	"github.com/glassagent/glassagent/media"
+)
+
+// tsOffset keeps 90 kHz timestamps positive: the PCR runs a little behind
+// the DTS, and AAC's priming frame is stamped before the first picture.
+const tsOffset = 2 * 90000
+
+// muxer turns access units into MPEG-TS (mediacommon's writer) and cuts the
+// TS packets into SRT messages of payload bytes.
+type muxer struct {
+	w       *mpegts.Writer
+	vt, at  *mpegts.Track
+	video   media.VideoParams
+	out     *messageWriter
+	started bool
+	t0      time.Duration // PTS of the first IDR: time zero on the wire
+	lastDTS int64
+	nalus   [][]byte // reused when SPS/PPS have to be prepended
+}
+
+func newMuxer(v media.VideoParams, a media.AudioParams, payload int, send func([]byte) error) (*muxer, error) {
+	var asc mpeg4audio.AudioSpecificConfig
+	if err := asc.Unmarshal(a.Config); err != nil {
+		return nil, err
+	}
+	m := &muxer{
+		vt:    &mpegts.Track{Codec: &mpegts.CodecH264{}},
+		at:    &mpegts.Track{Codec: &mpegts.CodecMPEG4Audio{Config: asc}},
+		video: v,
+		out:   &messageWriter{payload: payload, send: send, buf: make([]byte, 0, payload)},
+	}
+	m.w = &mpegts.Writer{W: m.out, Tracks: []*mpegts.Track{m.vt, m.at}}
+	if err := m.w.Initialize(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func ticks(d time.Duration) int64 { return int64(d) * 90000 / int64(time.Second) }
+
+// write muxes one access unit. Nothing goes out before the first IDR, so a
+// receiver starts on a picture it can decode, with audio from the same
+// instant. flush sends a partly filled message at once (the queue is empty,
+// so waiting for more would only add latency).
+func (m *muxer) write(au *media.AccessUnit, flush bool) error {
+	if !m.started {
+		if !au.Codec.IsVideo() || !au.Key {
+			return nil
+		}
+		m.started = true
+		m.t0 = au.DTS
+	}
+	var err error
+	switch au.Codec {
+	case media.CodecH264:
+		nalus := au.NALUs
+		if au.Key && h264.NALUType(nalus[0][0]&0x1f) != h264.NALUTypeSPS && m.video.SPS != nil {
+			// Our encoders put SPS/PPS in front of every IDR; a receiver
+			// that joins here needs them, so make sure.
+			m.nalus = append(m.nalus[:0], m.video.SPS, m.video.PPS)
+			nalus = append(m.nalus, nalus...)
+		}
+		dts := ticks(au.DTS-m.t0) + tsOffset
+		m.lastDTS = dts
+		err = m.w.WriteH264(m.vt, ticks(au.PTS-m.t0)+tsOffset, dts, nalus)
+	case media.CodecAAC:
+		if au.PTS < m.t0-time.Second {
+			return nil // stale audio from before the stream started
+		}
+		err = m.w.WriteMPEG4Audio(m.at, ticks(au.PTS-m.t0)+tsOffset, au.NALUs)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if flush || au.Key && au.Codec.IsVideo() {
+		return m.out.flush()
+	}
+	return nil
+}
+
+// messageWriter collects TS packets and sends them payload bytes at a time
+// (7 x 188 = 1316 by default), one SRT message each.
+type messageWriter struct {
+	payload int
+	send    func([]byte) error
+	buf     []byte
+	err     error
+}
+
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(w.buf[len(w.buf):w.payload], p)
+		w.buf = w.buf[:len(w.buf)+k]
+		p = p[k:]
+		if len(w.buf) == w.payload {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *messageWriter) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	w.err = w.send(w.buf)
+	w.buf = w.buf[:0]
+	return w.err
+}

@@ -1,0 +1,244 @@
+package srt
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gosrt "github.com/datarhei/gosrt"
+
+	"github.com/glassagent/glassagent/media"
+	"github.com/glassagent/glassagent/publish"
+)
+
+// Publisher sends one stream to an SRT listener.
+type Publisher struct {
+	opts  options
+	shown string // the URL with secrets redacted, for messages
+
+	mu   sync.Mutex
+	conn gosrt.Conn
+
+	bytes, packets, vframes, aframes atomic.Uint64
+	lastWrite                        atomic.Int64 // ns the last socket write took
+	rate                             rateWindow
+}
+
+// New is the publish.Factory for srt:// URLs.
+func New(u *url.URL, cfg publish.Config) (publish.Publisher, error) {
+	o, err := parseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout > 0 && !strings.Contains(u.RawQuery, "conn") {
+		o.connectTimeout = cfg.ConnectTimeout
+	}
+	return &Publisher{opts: o, shown: publish.RedactURL(u.String())}, nil
+}
+
+// AudioCodec implements publish.Publisher: MPEG-TS carries AAC in ADTS.
+func (p *Publisher) AudioCodec() media.Codec { return media.CodecAAC }
+
+// Run implements publish.Publisher.
+func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
+	if in.Video.Codec != media.CodecH264 || in.Audio.Codec != media.CodecAAC {
+		return media.Errorf(media.CodeInvalidConfig, "SRT carries H.264 and AAC, got %v and %v", in.Video.Codec, in.Audio.Codec)
+	}
+	conn, err := p.dial(ctx)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.conn = conn
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.conn = nil
+		p.mu.Unlock()
+		conn.Close()
+	}()
+	if in.OnConnected != nil {
+		in.OnConnected()
+	}
+	// Unblock Pop when ctx ends; the queue itself stays open for the next
+	// publisher (reconnect).
+	m, err := newMuxer(in.Video, in.Audio, p.opts.payloadSize, p.send(conn))
+	if err != nil {
+		return media.Wrap(media.CodeInternal, err)
+	}
+	for {
+		au, err := in.Queue.Pop(ctx)
+		if err != nil {
+			if errors.Is(err, media.ErrQueueClosed) {
+				// The stream ended cleanly: let what is sent arrive
+				// before the shutdown, like SRT's linger.
+				m.out.flush()
+				p.linger(ctx, conn)
+				return nil
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		flush := in.Queue.Stats().Depth == 0
+		if err := m.write(au, flush); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return media.Errorf(media.CodeConnectionLost, "SRT connection to %s lost: %w", p.opts.addrShown(), err)
+		}
+		if au.Codec.IsVideo() && m.started {
+			p.vframes.Add(1)
+		} else if m.started {
+			p.aframes.Add(1)
+		}
+	}
+}
+
+// linger waits until the peer has acknowledged everything sent (at most the
+// latency plus a second), then one latency more: gosrt drops what is still
+// in its send buffer on Close, and a receiver drops what it still holds for
+// timestamp-based delivery when our shutdown arrives.
+func (p *Publisher) linger(ctx context.Context, conn gosrt.Conn) {
+	deadline := time.Now().Add(p.opts.latency + time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		var st gosrt.Statistics
+		conn.Stats(&st)
+		if st.Instantaneous.PktSendBuf == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t := time.NewTimer(p.opts.latency + 50*time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// send returns the function the muxer hands finished SRT messages to.
+func (p *Publisher) send(conn gosrt.Conn) func([]byte) error {
+	return func(msg []byte) error {
+		start := time.Now()
+		n, err := conn.Write(msg)
+		p.lastWrite.Store(int64(time.Since(start)))
+		if err != nil {
+			return err
+		}
+		p.bytes.Add(uint64(n))
+		p.packets.Add(1)
+		p.rate.add(uint64(n))
+		return nil
+	}
+}
+
+func (o options) addrShown() string { return o.addr }
+
+// dial connects as the caller. gosrt's Dial takes no context, so it runs in
+// a goroutine of ours that we always wait for; it gives up by itself after
+// the connect timeout.
+func (p *Publisher) dial(ctx context.Context) (gosrt.Conn, error) {
+	type result struct {
+		c   gosrt.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := gosrt.Dial("srt", p.opts.addr, p.opts.config())
+		ch <- result{c, err}
+	}()
+	var r result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		r = <-ch
+		if r.c != nil {
+			r.c.Close()
+		}
+		return nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, classifyDialError(p.opts.addr, r.err)
+	}
+	return r.c, nil
+}
+
+// classifyDialError gives a dial failure its stable code. gosrt reports a
+// rejection as "connection rejected: REJ_..." text only.
+func classifyDialError(addr string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "BADSECRET"), strings.Contains(msg, "UNSECURE"):
+		return media.Errorf(media.CodeAuthFailed, "SRT listener %s refused the passphrase (wrong, missing, or unexpected encryption)", addr)
+	case strings.Contains(msg, "rejected"):
+		return media.Errorf(media.CodeAuthFailed, "SRT listener %s rejected the stream: %s", addr, strings.TrimPrefix(msg, "connection rejected: "))
+	case strings.Contains(msg, "timeout"):
+		return media.Errorf(media.CodeConnectFailed, "no SRT listener answered at %s (handshake timed out)", addr)
+	}
+	return media.Errorf(media.CodeConnectFailed, "SRT connect to %s: %v", addr, err)
+}
+
+// Stats implements publish.Publisher.
+func (p *Publisher) Stats() publish.Stats {
+	s := publish.Stats{
+		BytesSent:    p.bytes.Load(),
+		PacketsSent:  p.packets.Load(),
+		VideoFrames:  p.vframes.Load(),
+		AudioFrames:  p.aframes.Load(),
+		Bitrate:      int(p.rate.bytesPerSecond() * 8),
+		WriteLatency: time.Duration(p.lastWrite.Load()),
+	}
+	p.mu.Lock()
+	conn := p.conn
+	p.mu.Unlock()
+	if conn != nil {
+		var st gosrt.Statistics
+		conn.Stats(&st)
+		s.RTT = time.Duration(st.Instantaneous.MsRTT * float64(time.Millisecond))
+		s.SendBuffer = time.Duration(st.Instantaneous.MsSendBuf) * time.Millisecond
+		s.Retransmits = st.Accumulated.PktRetrans
+		if sent := st.Interval.PktSent; sent > 0 {
+			s.Loss = float64(st.Interval.PktSendLoss) / float64(sent)
+		} else if st.Accumulated.PktSent > 0 {
+			s.Loss = float64(st.Accumulated.PktSendLoss) / float64(st.Accumulated.PktSent)
+		}
+	}
+	return s
+}
+
+// rateWindow measures bytes per second over the last second in 100 ms
+// buckets, without allocating.
+type rateWindow struct {
+	mu      sync.Mutex
+	buckets [10]struct{ slot, bytes int64 }
+}
+
+func (r *rateWindow) add(n uint64) {
+	slot := time.Now().UnixNano() / int64(100*time.Millisecond)
+	r.mu.Lock()
+	b := &r.buckets[slot%10]
+	if b.slot != slot {
+		b.slot, b.bytes = slot, 0
+	}
+	b.bytes += int64(n)
+	r.mu.Unlock()
+}
+
+func (r *rateWindow) bytesPerSecond() float64 {
+	now := time.Now().UnixNano() / int64(100*time.Millisecond)
+	var sum int64
+	r.mu.Lock()
+	for _, b := range r.buckets {
+		if b.slot < now && b.slot >= now-10 {
+			sum += b.bytes
+		}
+	}
+	r.mu.Unlock()
+	return float64(sum)
+}

@@ -1,0 +1,116 @@
+package srt
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glassagent/glassagent/media"
+)
+
+func mustParse(t *testing.T, raw string) (options, error) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("url.Parse(%q): %v", raw, err)
+	}
+	return parseURL(u)
+}
+
+func TestParseURL(t *testing.T) {
+	o, err := mustParse(t, "srt://example.com:9000?latency=200&passphrase=0123456789abc&pbkeylen=32&streamid=%23!::r=live/cam,m=publish&mode=caller&payload_size=1316&transtype=live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.addr != "example.com:9000" || o.latency != 200*time.Millisecond || o.pbkeylen != 32 ||
+		o.streamID != "#!::r=live/cam,m=publish" || o.payloadSize != 1316 {
+		t.Errorf("parsed %+v", o)
+	}
+	// ffmpeg's microseconds are recognised.
+	if o, _ := mustParse(t, "srt://h:1?latency=200000"); o.latency != 200*time.Millisecond {
+		t.Errorf("latency=200000 (ffmpeg us) gave %v", o.latency)
+	}
+	if o, _ := mustParse(t, "srt://h:1?latency=2000"); o.latency != 2*time.Second {
+		t.Errorf("latency=2000 ms gave %v", o.latency)
+	}
+	if o, _ := mustParse(t, "srt://h:1?passphrase=0123456789"); o.pbkeylen != 16 {
+		t.Errorf("default pbkeylen with a passphrase: %d", o.pbkeylen)
+	}
+	if o, _ := mustParse(t, "srt://[::1]:1?streamid=publish:live/x"); o.addr != "[::1]:1" || o.streamID != "publish:live/x" {
+		t.Errorf("IPv6 / streamid: %+v", o)
+	}
+}
+
+func TestParseURLErrors(t *testing.T) {
+	const secret = "s3cret-pass"
+	cases := map[string]string{
+		"srt://h:1?latency=abc":                          "latency",
+		"srt://h:1?latency=-5":                           "latency",
+		"srt://h:1?latency=9000":                         "at most 8 s",
+		"srt://h:1?passphrase=short":                     "10 to 79",
+		"srt://h:1?passphrase=" + secret + "&pbkeylen=7": "pbkeylen",
+		"srt://h:1?pbkeylen=16":                          "needs a passphrase",
+		"srt://h:1?mode=listener":                        "caller",
+		"srt://h:1?mode=rendezvous":                      "caller",
+		"srt://h:1?latencyy=20":                          "unknown query key",
+		"srt://h:1?payload_size=1000":                    "multiple of 188",
+		"srt://h:1?transtype=file":                       "live",
+		"srt://h:1?connect_timeout=0":                    "positive",
+		"srt://h:1?maxbw=fast":                           "maxbw",
+		"srt://h:1?latency=1&latency=2":                  "2 times",
+		"srt://h":                                        "no port",
+		"srt://h:0":                                      "port",
+		"srt://h:70000":                                  "port",
+		"srt://:9000":                                    "no host",
+		"srt://h:1/live":                                 "streamid",
+		"srt://user:" + secret + "@h:1":                  "user info",
+		"srt://h:1?streamid=" + strings.Repeat("x", 600): "512",
+	}
+	for raw, want := range cases {
+		_, err := mustParse(t, raw)
+		if !errors.Is(err, media.ErrCode(media.CodeInvalidURL)) {
+			t.Errorf("%s: err %v, want invalid_url", raw, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %q does not say %q", raw, err, want)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: error leaks the secret: %q", raw, err)
+		}
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{
+		"srt://h:1?latency=200", "srt://h:1?passphrase=0123456789&pbkeylen=16",
+		"srt://[::1]:9000?streamid=#!::r=a,m=publish", "srt://h:1?latency=%zz", "srt://h:99999",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		o, err := parseURL(u)
+		if err != nil {
+			if !errors.Is(err, media.ErrCode(media.CodeInvalidURL)) {
+				t.Fatalf("%q: error without invalid_url: %v", raw, err)
+			}
+			if o.passphrase != "" && strings.Contains(err.Error(), o.passphrase) {
+				t.Fatalf("%q: passphrase in error", raw)
+			}
+			return
+		}
+		if o.payloadSize%tsPacket != 0 || o.latency < 0 || o.latency > 8*time.Second {
+			t.Fatalf("%q: accepted out-of-range options %+v", raw, o)
+		}
+		if o.passphrase != "" && (len(o.passphrase) < 10 || len(o.passphrase) > 79) {
+			t.Fatalf("%q: accepted passphrase of %d chars", raw, len(o.passphrase))
+		}
+		_ = o.config()
+	})
+}
