@@ -5,6 +5,7 @@ package encode
 import (
 	"fmt"
 	"image"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,7 @@ type SoftwareH264 struct {
 	}
 	cur      image.YCbCr // the frame being encoded, handed to openh264 by reader
 	i420     []byte      // NV12 -> I420 conversion buffer, reused
+	mu       sync.Mutex  // guards params, which other goroutines read
 	params   media.VideoParams
 	bitrate  atomic.Int64 // requested; applied on the encoding goroutine
 	applied  int
@@ -84,7 +86,11 @@ func NewSoftwareH264(cfg VideoConfig) (*SoftwareH264, error) {
 }
 
 // Params implements VideoEncoder.
-func (e *SoftwareH264) Params() media.VideoParams { return e.params }
+func (e *SoftwareH264) Params() media.VideoParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.params
+}
 
 // SetBitrate implements VideoEncoder. It takes effect on the next frame.
 func (e *SoftwareH264) SetBitrate(bps int) error {
@@ -114,7 +120,9 @@ func (e *SoftwareH264) Encode(f *media.VideoFrame) ([]*media.AccessUnit, error) 
 			return nil, media.Errorf(media.CodeEncoderFailed, "set bitrate: %w", err)
 		}
 		e.applied = b
+		e.mu.Lock()
 		e.params.Bitrate = b
+		e.mu.Unlock()
 	}
 	if e.forceKey.Swap(false) {
 		e.ctl.ForceKeyFrame()
@@ -143,6 +151,8 @@ func (e *SoftwareH264) accessUnit(buf []byte, pts time.Duration, captured time.T
 	}
 	au := &media.AccessUnit{Codec: media.CodecH264, PTS: pts, DTS: pts, Captured: captured, NALUs: nalus}
 	hasPS := false
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, n := range nalus {
 		if len(n) == 0 {
 			continue

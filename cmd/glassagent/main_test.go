@@ -16,7 +16,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// gosrt v0.10.0's Dial leaves two goroutines blocked after a failed
+	// handshake (see NOTES.md); everything else must be gone.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func1"),
+		goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func3"))
 }
 
 // ffmpegSRTListener starts ffmpeg as an SRT listener recording to a .ts file.
