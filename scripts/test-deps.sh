@@ -10,6 +10,7 @@ pkgs=(
   nftables iproute2 # packet loss and outages in network namespaces
   espeak-ng sox     # speech and noise for the audio front-end tests
   file              # checks the cross-built binaries
+  time              # /usr/bin/time for scripts/bench-compare.sh
 )
 if [ "$#" -gt 0 ]; then pkgs+=("$@"); fi
 
