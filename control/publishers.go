@@ -4,12 +4,15 @@ package control
 
 import (
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/rtmp"
 	"github.com/glassagent/glassagent/publish/srt"
 )
 
 // Publishers returns the URL schemes glassagent publishes to.
 func Publishers() publish.Schemes {
 	return publish.Schemes{
-		"srt": srt.New,
+		"srt":   srt.New,
+		"rtmp":  rtmp.New,
+		"rtmps": rtmp.New,
 	}
 }

@@ -89,6 +89,36 @@ func TestStreamSRTToFFmpeg(t *testing.T) {
 	}
 }
 
+// TestStreamRTMPToFFmpeg: the whole command over RTMP; the stream key never
+// shows in what the command prints.
+func TestStreamRTMPToFFmpeg(t *testing.T) {
+	port := mediatest.FreeTCPPort(t)
+	out := filepath.Join(t.TempDir(), "rx.flv")
+	const key = "sk-live-0123456789abcdef"
+	rx := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1",
+		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, key), "-c", "copy", out)
+	time.Sleep(500 * time.Millisecond)
+	code, stdout, stderr := runCmd(context.Background(), "stream", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, key),
+		"--size", "320x240", "--fps", "20", "--bitrate", "400k", "--duration", "3s")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, key) {
+		t.Errorf("the stream key was printed:\n%s\n%s", stdout, stderr)
+	}
+	if !strings.Contains(stdout, "live/REDACTED") {
+		t.Errorf("the redacted URL is not shown:\n%s", stdout)
+	}
+	rx.Wait(10 * time.Second)
+	s := mediatest.Probe(t, out)
+	if v := s["video"]; v.CodecName != "h264" || v.Width != 320 || v.Frames() < 57 || v.Frames() > 63 {
+		t.Errorf("video %+v, want h264 320x240 with 60 frames ±5%%", v)
+	}
+	if a := s["audio"]; a.CodecName != "aac" {
+		t.Errorf("audio %+v", a)
+	}
+}
+
 func TestStreamJSONStatus(t *testing.T) {
 	port := mediatest.FreeUDPPort(t)
 	ffmpegSRTListener(t, port, "")
@@ -140,6 +170,8 @@ func TestStreamBadInput(t *testing.T) {
 		{[]string{"stream", "srt://127.0.0.1:9?passphrase=short"}, 1, "invalid_url"},
 		{[]string{"stream", "srt://127.0.0.1:9?mode=listener"}, 1, "invalid_url"},
 		{[]string{"stream", "srt://[::1"}, 1, "invalid_url"},
+		{[]string{"stream", "rtmp://127.0.0.1/live"}, 1, "no stream key"},
+		{[]string{"stream", "rtmps://127.0.0.1/live/k", "--ca-file", "/nonexistent"}, 1, "CA file"},
 		{[]string{"bogus"}, 2, "unknown command"},
 	}
 	for _, c := range cases {
