@@ -6,6 +6,7 @@ import (
 	"github.com/glassagent/glassagent/publish"
 	"github.com/glassagent/glassagent/publish/rtmp"
 	"github.com/glassagent/glassagent/publish/srt"
+	"github.com/glassagent/glassagent/publish/whip"
 )
 
 // Publishers returns the URL schemes glassagent publishes to.
@@ -14,5 +15,7 @@ func Publishers() publish.Schemes {
 		"srt":   srt.New,
 		"rtmp":  rtmp.New,
 		"rtmps": rtmp.New,
+		"https": whip.New,
+		"http":  whip.New,
 	}
 }

@@ -1,0 +1,361 @@
+package whip
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tphakala/go-opus/opus"
+	"go.uber.org/goleak"
+
+	"github.com/glassagent/glassagent/media"
+	"github.com/glassagent/glassagent/media/mediatest"
+	"github.com/glassagent/glassagent/publish"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// keyCounter is the encoder side of the test: it counts keyframe requests
+// and bitrate changes that the publisher makes.
+type keyCounter struct {
+	keys    atomic.Int64
+	bitrate atomic.Int64
+}
+
+func (k *keyCounter) ForceKeyframe()           { k.keys.Add(1) }
+func (k *keyCounter) SetBitrate(bps int) error { k.bitrate.Store(int64(bps)); return nil }
+
+// opusTone encodes d of a 440 Hz tone into 20 ms Opus access units.
+func opusTone(t testing.TB, d time.Duration) []*media.AccessUnit {
+	enc, err := opus.NewEncoder(opus.EncoderConfig{SampleRate: 48000, Channels: 1, Bitrate: 64000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*media.AccessUnit
+	pcm := make([]int16, 960)
+	buf := make([]byte, 1276)
+	for i := 0; i < int(d/(20*time.Millisecond)); i++ {
+		for j := range pcm {
+			pcm[j] = int16(8000 * math.Sin(2*math.Pi*440*float64(i*960+j)/48000))
+		}
+		n, err := enc.Encode(pcm, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pts := time.Duration(i) * 20 * time.Millisecond
+		out = append(out, &media.AccessUnit{Codec: media.CodecOpus, PTS: pts, DTS: pts, Key: true, NALUs: [][]byte{append([]byte(nil), buf[:n]...)}})
+	}
+	return out
+}
+
+type source struct {
+	f  *mediatest.Fixture
+	in publish.Input
+	// live is the publisher's stats at the end of the stream, while the
+	// connection was still up.
+	live publish.Stats
+}
+
+func newSource(t *testing.T, d time.Duration) *source {
+	f := mediatest.Generate(t, mediatest.Options{Width: 320, Height: 240, FPS: 25, Duration: d})
+	f.AudioUnits = opusTone(t, d)
+	return &source{f: f, in: publish.Input{
+		Video: f.Video,
+		Audio: media.AudioParams{Codec: media.CodecOpus, SampleRate: 48000, Channels: 1, Bitrate: 64000, FrameSamples: 960},
+	}}
+}
+
+func newPub(t *testing.T, raw string, cfg publish.Config) *Publisher {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(u, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*Publisher)
+}
+
+// run publishes the source in real time; Run's error is returned.
+func (s *source) run(t *testing.T, p *Publisher, enc publish.EncoderControl) error {
+	q := media.NewQueue(media.QueueConfig{})
+	in := s.in
+	in.Queue = q
+	in.Encoder = enc
+	connected := make(chan struct{})
+	in.OnConnected = func() { close(connected) }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx, in) }()
+	select {
+	case <-connected:
+	case err := <-errc:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("not connected after 20 s")
+	}
+	played := make(chan error, 1)
+	go func() { played <- s.f.Play(ctx, q) }()
+	select {
+	case err := <-errc:
+		cancel()
+		<-played
+		return err
+	case <-played:
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.live = p.Stats()
+	q.Close()
+	return <-errc
+}
+
+func TestPublishToPionEndpoint(t *testing.T) {
+	e := newEndpoint(t)
+	e.token = "tok-0123456789"
+	e.etag = `"v1"`
+	e.links = []string{`<stun:127.0.0.1:3478>; rel="ice-server"`}
+	s := newSource(t, 3*time.Second)
+	enc := &keyCounter{}
+	p := newPub(t, e.url(), publish.Config{BearerToken: e.token})
+	if err := s.run(t, p, enc); err != nil {
+		t.Fatal(err)
+	}
+	frames, keys, opusN, deletes := e.snapshot()
+	if want := 75; frames < want*9/10 || frames > want*11/10 {
+		t.Errorf("%d video frames received, want 75 ±10%%", frames)
+	}
+	if keys < 3 {
+		t.Errorf("%d keyframes received, want one a second", keys)
+	}
+	if opusN < 135 {
+		t.Errorf("%d Opus packets received, want about 150", opusN)
+	}
+	if deletes != 1 {
+		t.Errorf("%d DELETEs on stop, want 1", deletes)
+	}
+	offer := e.offers[0]
+	if !strings.Contains(offer, "H264/90000") || !strings.Contains(offer, "opus/48000") || !strings.Contains(offer, "packetization-mode=1") {
+		t.Errorf("offer lacks H.264 packetization-mode=1 or Opus:\n%s", offer)
+	}
+	// ffmpeg decodes what the endpoint depacketized.
+	path := filepath.Join(t.TempDir(), "rx.h264")
+	e.mu.Lock()
+	os.WriteFile(path, e.annexB, 0o644)
+	pkts := e.opus
+	e.mu.Unlock()
+	v := mediatest.Probe(t, path)["video"]
+	if v.CodecName != "h264" || v.Width != 320 || v.Height != 240 || math.Abs(float64(v.Frames()-75)) > 7.5 {
+		t.Errorf("ffprobe of the received video: %+v", v)
+	}
+	// go-opus decodes the audio: a 440 Hz tone, not silence.
+	dec, err := opus.NewDecoder(48000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pcm []int16
+	frame := make([]int16, 5760)
+	for _, pkt := range pkts {
+		n, err := dec.Decode(pkt, frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pcm = append(pcm, frame[:n]...)
+	}
+	pcm = pcm[len(pcm)/4 : len(pcm)*3/4]
+	crossings, energy := 0, 0.0
+	for i := 1; i < len(pcm); i++ {
+		if (pcm[i-1] < 0) != (pcm[i] < 0) {
+			crossings++
+		}
+		energy += float64(pcm[i]) * float64(pcm[i])
+	}
+	hz := float64(crossings) / 2 / (float64(len(pcm)) / 48000)
+	rms := math.Sqrt(energy / float64(len(pcm)))
+	if math.Abs(hz-440) > 10 || rms < 1000 {
+		t.Errorf("decoded audio: %.1f Hz, rms %.0f; want a 440 Hz tone", hz, rms)
+	}
+	st := s.live
+	// (RTT comes from receiver reports in 1/65536 s units: on loopback it
+	// rounds to zero, so it is logged, not asserted.)
+	if st.VideoFrames == 0 || st.BytesSent == 0 || st.PacketsSent == 0 || st.TargetBitrate == 0 {
+		t.Errorf("stats while streaming %+v: want frames, bytes, packets and a congestion target", st)
+	}
+	t.Logf("stats: %+v, bitrate set by congestion control: %d", st, enc.bitrate.Load())
+}
+
+func TestPLIForcesKeyframe(t *testing.T) {
+	e := newEndpoint(t)
+	e.sendPLI.Store(true)
+	s := newSource(t, 4*time.Second)
+	enc := &keyCounter{}
+	p := newPub(t, e.url(), publish.Config{})
+	if err := s.run(t, p, enc); err != nil {
+		t.Fatal(err)
+	}
+	if p.KeyframeRequests() == 0 || enc.keys.Load() == 0 {
+		t.Errorf("PLIs received %d, keyframes asked of the encoder %d", p.KeyframeRequests(), enc.keys.Load())
+	}
+	if enc.keys.Load() > int64(p.KeyframeRequests()) {
+		t.Errorf("more keyframes (%d) than requests (%d)", enc.keys.Load(), p.KeyframeRequests())
+	}
+}
+
+func TestWrongToken(t *testing.T) {
+	e := newEndpoint(t)
+	e.token = "right-token"
+	s := newSource(t, time.Second)
+	err := s.run(t, newPub(t, e.url(), publish.Config{BearerToken: "wrong-token"}), nil)
+	if !errors.Is(err, media.ErrCode(media.CodeAuthFailed)) {
+		t.Fatalf("wrong token: %v, want auth_failed", err)
+	}
+	if strings.Contains(err.Error(), "wrong-token") {
+		t.Errorf("token in error: %v", err)
+	}
+}
+
+func TestRedirect(t *testing.T) {
+	e := newEndpoint(t)
+	e.redirect = true
+	s := newSource(t, 2*time.Second)
+	p := newPub(t, e.url(), publish.Config{})
+	if err := s.run(t, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if frames, _, _, deletes := e.snapshot(); frames < 40 || deletes != 1 {
+		t.Errorf("after a 307: %d frames, %d deletes (DELETE goes to the redirected session)", frames, deletes)
+	}
+}
+
+func TestGarbageAnswer(t *testing.T) {
+	e := newEndpoint(t)
+	e.garbage = true
+	err := newSource(t, time.Second).run(t, newPub(t, e.url(), publish.Config{}), nil)
+	if !errors.Is(err, media.ErrCode(media.CodeConnectFailed)) || !strings.Contains(err.Error(), "invalid SDP answer") {
+		t.Fatalf("garbage answer: %v", err)
+	}
+}
+
+func TestServerNeverAnswers(t *testing.T) {
+	e := newEndpoint(t)
+	e.silent = make(chan struct{})
+	start := time.Now()
+	err := newSource(t, time.Second).run(t, newPub(t, e.url(), publish.Config{ConnectTimeout: 2 * time.Second}), nil)
+	if !errors.Is(err, media.ErrCode(media.CodeTimeout)) {
+		t.Fatalf("silent server: %v, want timeout", err)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("gave up after %v with a 2 s connect timeout", d)
+	}
+}
+
+func TestTricklePatch(t *testing.T) {
+	e := newEndpoint(t)
+	e.etag = `"abc"`
+	p := newPub(t, e.url(), publish.Config{})
+	s := &session{location: e.srv.URL + "/session/1", etag: `"abc"`}
+	frag := "a=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n"
+	if err := p.patch(context.Background(), s, frag); err != nil {
+		t.Fatal(err)
+	}
+	s.etag = `"stale"`
+	if err := p.patch(context.Background(), s, frag); err == nil {
+		t.Error("PATCH with a stale ETag accepted")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.patches) != 1 || e.patches[0] != frag {
+		t.Errorf("patches %q", e.patches)
+	}
+}
+
+func TestParseICEServers(t *testing.T) {
+	got := parseICEServers([]string{
+		`<stun:stun.example.net>; rel="ice-server"`,
+		`<turn:turn.example.net?transport=udp>; rel="ice-server"; username="user"; credential="pa,ss"; credential-type="password", <https://x/y>; rel="next"`,
+		`<turns:t.example:443>;rel=ice-server`,
+		`garbage`, `<http://nope>; rel="ice-server"`,
+	})
+	if len(got) != 3 {
+		t.Fatalf("%d servers: %+v", len(got), got)
+	}
+	if got[0].URLs[0] != "stun:stun.example.net" || got[1].Username != "user" || got[1].Credential != "pa,ss" || got[2].URLs[0] != "turns:t.example:443" {
+		t.Errorf("%+v", got)
+	}
+}
+
+func FuzzParseICEServers(f *testing.F) {
+	f.Add(`<turn:t?transport=udp>; rel="ice-server"; username="u"; credential="c"`)
+	f.Add(`<stun:s>, <stun:t>; rel=ice-server`)
+	f.Fuzz(func(t *testing.T, h string) {
+		for _, s := range parseICEServers([]string{h}) {
+			if len(s.URLs) != 1 || !(strings.HasPrefix(s.URLs[0], "stun") || strings.HasPrefix(s.URLs[0], "turn")) {
+				t.Fatalf("%q gave %+v", h, s)
+			}
+		}
+	})
+}
+
+func TestBadURLs(t *testing.T) {
+	for _, raw := range []string{"ftp://h/whip", "https:///whip", "https://u:p@h/whip"} {
+		u, _ := url.Parse(raw)
+		if _, err := New(u, publish.Config{}); !errors.Is(err, media.ErrCode(media.CodeInvalidURL)) {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+}
+
+// BenchmarkStartToFirstKeyframe: from Run to the first RTP packet sent and
+// to the first keyframe the endpoint has, over loopback.
+func BenchmarkStartToFirstKeyframe(b *testing.B) {
+	f := mediatest.Generate(b, mediatest.Options{Width: 320, Height: 240, FPS: 25, Duration: time.Second})
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		e := &endpoint{t: b}
+		mux := newMux(e)
+		e.srv = newServer(mux)
+		q := media.NewQueue(media.QueueConfig{})
+		u, _ := url.Parse(e.srv.URL + "/whip")
+		pub, _ := New(u, publish.Config{})
+		p := pub.(*Publisher)
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		errc := make(chan error, 1)
+		connected := make(chan time.Time, 1)
+		go func() {
+			errc <- p.Run(ctx, publish.Input{Video: f.Video, Audio: media.AudioParams{Codec: media.CodecOpus, SampleRate: 48000, Channels: 1, FrameSamples: 960}, Queue: q,
+				OnConnected: func() { connected <- time.Now() }})
+		}()
+		// The encoder has its first keyframe ready when the connection is.
+		select {
+		case <-connected:
+		case err := <-errc:
+			b.Fatal(err)
+		}
+		for _, au := range f.VideoUnits[:5] {
+			q.Push(au)
+		}
+		for {
+			e.mu.Lock()
+			fv := e.firstVideo
+			e.mu.Unlock()
+			if !fv.IsZero() {
+				total += fv.Sub(start)
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-errc
+		e.close()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-first-keyframe")
+}
