@@ -70,6 +70,15 @@ CONF
   rows+=("RTMP $(measure ffmpeg bash -c 'ffmpeg_job "$@"' _ "rtmp://127.0.0.1:$rport/live/ff" flv)")
 fi
 
+# WHIP: glassagent into a pion endpoint (ffmpeg 5.1 has no WHIP muxer).
+go build -o "$tmp/whip-receiver" ./scripts/whip-receiver
+"$tmp/whip-receiver" >"$tmp/whip.url" 2>"$tmp/whip.log" &
+rx=$!
+for _ in $(seq 50); do [ -s "$tmp/whip.url" ] && break; sleep 0.1; done
+whip_row="WHIP $(measure glassagent "$tmp/glassagent" stream "$(cat "$tmp/whip.url")" --size 1280x720 --fps 30 \
+  --bitrate 2M --audio-bitrate 64k --duration "${dur}s")"
+kill "$rx"; wait "$rx" 2>/dev/null || true
+
 printf '\n%-6s %-12s %10s %12s\n' "${dur}s" "" "CPU s" "peak RSS MB"
 for ((i = 0; i < ${#rows[@]}; i += 2)); do
   read -r proto gn gc gr <<<"${rows[i]}"
@@ -79,3 +88,6 @@ for ((i = 0; i < ${#rows[@]}; i += 2)); do
   awk -v p="$proto" -v gc="$gc" -v fc="$fc" -v gr="$gr" -v fr="$fr" \
     'BEGIN { printf "%-6s %-12s %10.2f %12.2f\n", p, "ratio", gc / fc, gr / fr }'
 done
+read -r proto gn gc gr <<<"$whip_row"
+printf '%-6s %-12s %10s %12s\n' "$proto" "$gn" "$gc" "$gr"
+tail -1 "$tmp/whip.log"

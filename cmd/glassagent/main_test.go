@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/glassagent/glassagent/media/mediatest"
+	"github.com/glassagent/glassagent/publish/whip/whiptest"
 )
 
 func TestMain(m *testing.M) {
@@ -116,6 +118,32 @@ func TestStreamRTMPToFFmpeg(t *testing.T) {
 	}
 	if a := s["audio"]; a.CodecName != "aac" {
 		t.Errorf("audio %+v", a)
+	}
+}
+
+// TestStreamWHIP: the whole command over WHIP into a pion endpoint, with a
+// bearer token read from a file; the token is never printed.
+func TestStreamWHIP(t *testing.T) {
+	e := whiptest.New(t)
+	e.Token = "whip-token-0123456789"
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(e.Token+"\n"), 0o600)
+	code, stdout, stderr := runCmd(context.Background(), "stream", e.URL(), "--token-file", tokenFile,
+		"--size", "320x240", "--fps", "20", "--bitrate", "400k", "--audio-bitrate", "48k", "--duration", "3s")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, e.Token) {
+		t.Error("the bearer token was printed")
+	}
+	frames, keys, opus, deletes := e.Snapshot()
+	if frames < 54 || frames > 66 || keys < 2 || opus < 130 || deletes != 1 {
+		t.Errorf("endpoint got %d frames (%d keyframes), %d Opus packets, %d DELETEs; want 60 ±10%%, 3, 150, 1", frames, keys, opus, deletes)
+	}
+	path := filepath.Join(t.TempDir(), "rx.h264")
+	os.WriteFile(path, e.AnnexB(), 0o644)
+	if v := mediatest.Probe(t, path)["video"]; v.CodecName != "h264" || v.Width != 320 || v.Height != 240 {
+		t.Errorf("received video %+v", v)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/glassagent/glassagent/encode"
 	"github.com/glassagent/glassagent/media"
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/whip/whiptest"
 )
 
 // TestCongestion limits the loopback link in a network namespace of its own
@@ -52,8 +53,8 @@ func TestCongestion(t *testing.T) {
 	}
 	run("ip", "link", "set", "lo", "up")
 
-	e := newEndpoint(t)
-	e.loopback = true // the namespace has nothing but lo
+	e := whiptest.New(t)
+	e.Loopback = true // the namespace has nothing but lo
 	clock := media.NewClock()
 	cfg, err := pipeline.Open(pipeline.Spec{
 		Camera: "test", Mic: "test", Width: 640, Height: 360, FPS: 30, Bitrate: 2_000_000,
@@ -70,7 +71,7 @@ func TestCongestion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pl.Stop()
-	p := newPub(t, e.url(), publish.Config{})
+	p := newPub(t, e.URL(), publish.Config{})
 	p.loopback = true
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -122,7 +123,7 @@ func TestCongestion(t *testing.T) {
 	if recovered == 0 {
 		t.Errorf("target did not rise after the limit was lifted")
 	}
-	if frames, _, _, _ := e.snapshot(); frames < 100 {
+	if frames, _, _, _ := e.Snapshot(); frames < 100 {
 		t.Errorf("only %d frames arrived: the video froze", frames)
 	}
 }

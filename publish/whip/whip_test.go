@@ -18,6 +18,7 @@ import (
 	"github.com/glassagent/glassagent/media"
 	"github.com/glassagent/glassagent/media/mediatest"
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/whip/whiptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -119,17 +120,17 @@ func (s *source) run(t *testing.T, p *Publisher, enc publish.EncoderControl) err
 }
 
 func TestPublishToPionEndpoint(t *testing.T) {
-	e := newEndpoint(t)
-	e.token = "tok-0123456789"
-	e.etag = `"v1"`
-	e.links = []string{`<stun:127.0.0.1:3478>; rel="ice-server"`}
+	e := whiptest.New(t)
+	e.Token = "tok-0123456789"
+	e.ETag = `"v1"`
+	e.Links = []string{`<stun:127.0.0.1:3478>; rel="ice-server"`}
 	s := newSource(t, 3*time.Second)
 	enc := &keyCounter{}
-	p := newPub(t, e.url(), publish.Config{BearerToken: e.token})
+	p := newPub(t, e.URL(), publish.Config{BearerToken: e.Token})
 	if err := s.run(t, p, enc); err != nil {
 		t.Fatal(err)
 	}
-	frames, keys, opusN, deletes := e.snapshot()
+	frames, keys, opusN, deletes := e.Snapshot()
 	if want := 75; frames < want*9/10 || frames > want*11/10 {
 		t.Errorf("%d video frames received, want 75 ±10%%", frames)
 	}
@@ -142,16 +143,14 @@ func TestPublishToPionEndpoint(t *testing.T) {
 	if deletes != 1 {
 		t.Errorf("%d DELETEs on stop, want 1", deletes)
 	}
-	offer := e.offers[0]
+	offer := e.Offers()[0]
 	if !strings.Contains(offer, "H264/90000") || !strings.Contains(offer, "opus/48000") || !strings.Contains(offer, "packetization-mode=1") {
 		t.Errorf("offer lacks H.264 packetization-mode=1 or Opus:\n%s", offer)
 	}
 	// ffmpeg decodes what the endpoint depacketized.
 	path := filepath.Join(t.TempDir(), "rx.h264")
-	e.mu.Lock()
-	os.WriteFile(path, e.annexB, 0o644)
-	pkts := e.opus
-	e.mu.Unlock()
+	os.WriteFile(path, e.AnnexB(), 0o644)
+	pkts := e.Opus()
 	v := mediatest.Probe(t, path)["video"]
 	if v.CodecName != "h264" || v.Width != 320 || v.Height != 240 || math.Abs(float64(v.Frames()-75)) > 7.5 {
 		t.Errorf("ffprobe of the received video: %+v", v)
@@ -193,11 +192,11 @@ func TestPublishToPionEndpoint(t *testing.T) {
 }
 
 func TestPLIForcesKeyframe(t *testing.T) {
-	e := newEndpoint(t)
-	e.sendPLI.Store(true)
+	e := whiptest.New(t)
+	e.SendPLI.Store(true)
 	s := newSource(t, 4*time.Second)
 	enc := &keyCounter{}
-	p := newPub(t, e.url(), publish.Config{})
+	p := newPub(t, e.URL(), publish.Config{})
 	if err := s.run(t, p, enc); err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +209,10 @@ func TestPLIForcesKeyframe(t *testing.T) {
 }
 
 func TestWrongToken(t *testing.T) {
-	e := newEndpoint(t)
-	e.token = "right-token"
+	e := whiptest.New(t)
+	e.Token = "right-token"
 	s := newSource(t, time.Second)
-	err := s.run(t, newPub(t, e.url(), publish.Config{BearerToken: "wrong-token"}), nil)
+	err := s.run(t, newPub(t, e.URL(), publish.Config{BearerToken: "wrong-token"}), nil)
 	if !errors.Is(err, media.ErrCode(media.CodeAuthFailed)) {
 		t.Fatalf("wrong token: %v, want auth_failed", err)
 	}
@@ -223,32 +222,32 @@ func TestWrongToken(t *testing.T) {
 }
 
 func TestRedirect(t *testing.T) {
-	e := newEndpoint(t)
-	e.redirect = true
+	e := whiptest.New(t)
+	e.Redirect = true
 	s := newSource(t, 2*time.Second)
-	p := newPub(t, e.url(), publish.Config{})
+	p := newPub(t, e.URL(), publish.Config{})
 	if err := s.run(t, p, nil); err != nil {
 		t.Fatal(err)
 	}
-	if frames, _, _, deletes := e.snapshot(); frames < 40 || deletes != 1 {
+	if frames, _, _, deletes := e.Snapshot(); frames < 40 || deletes != 1 {
 		t.Errorf("after a 307: %d frames, %d deletes (DELETE goes to the redirected session)", frames, deletes)
 	}
 }
 
 func TestGarbageAnswer(t *testing.T) {
-	e := newEndpoint(t)
-	e.garbage = true
-	err := newSource(t, time.Second).run(t, newPub(t, e.url(), publish.Config{}), nil)
+	e := whiptest.New(t)
+	e.Garbage = true
+	err := newSource(t, time.Second).run(t, newPub(t, e.URL(), publish.Config{}), nil)
 	if !errors.Is(err, media.ErrCode(media.CodeConnectFailed)) || !strings.Contains(err.Error(), "invalid SDP answer") {
 		t.Fatalf("garbage answer: %v", err)
 	}
 }
 
 func TestServerNeverAnswers(t *testing.T) {
-	e := newEndpoint(t)
-	e.silent = make(chan struct{})
+	e := whiptest.New(t)
+	e.Silent = make(chan struct{})
 	start := time.Now()
-	err := newSource(t, time.Second).run(t, newPub(t, e.url(), publish.Config{ConnectTimeout: 2 * time.Second}), nil)
+	err := newSource(t, time.Second).run(t, newPub(t, e.URL(), publish.Config{ConnectTimeout: 2 * time.Second}), nil)
 	if !errors.Is(err, media.ErrCode(media.CodeTimeout)) {
 		t.Fatalf("silent server: %v, want timeout", err)
 	}
@@ -258,10 +257,10 @@ func TestServerNeverAnswers(t *testing.T) {
 }
 
 func TestTricklePatch(t *testing.T) {
-	e := newEndpoint(t)
-	e.etag = `"abc"`
-	p := newPub(t, e.url(), publish.Config{})
-	s := &session{location: e.srv.URL + "/session/1", etag: `"abc"`}
+	e := whiptest.New(t)
+	e.ETag = `"abc"`
+	p := newPub(t, e.URL(), publish.Config{})
+	s := &session{location: e.SessionURL(), etag: `"abc"`}
 	frag := "a=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n"
 	if err := p.patch(context.Background(), s, frag); err != nil {
 		t.Fatal(err)
@@ -270,10 +269,8 @@ func TestTricklePatch(t *testing.T) {
 	if err := p.patch(context.Background(), s, frag); err == nil {
 		t.Error("PATCH with a stale ETag accepted")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.patches) != 1 || e.patches[0] != frag {
-		t.Errorf("patches %q", e.patches)
+	if p := e.Patches(); len(p) != 1 || p[0] != frag {
+		t.Errorf("patches %q", p)
 	}
 }
 
@@ -319,11 +316,9 @@ func BenchmarkStartToFirstKeyframe(b *testing.B) {
 	f := mediatest.Generate(b, mediatest.Options{Width: 320, Height: 240, FPS: 25, Duration: time.Second})
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
-		e := &endpoint{t: b}
-		mux := newMux(e)
-		e.srv = newServer(mux)
+		e := whiptest.New(b)
 		q := media.NewQueue(media.QueueConfig{})
-		u, _ := url.Parse(e.srv.URL + "/whip")
+		u, _ := url.Parse(e.URL())
 		pub, _ := New(u, publish.Config{})
 		p := pub.(*Publisher)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -344,10 +339,7 @@ func BenchmarkStartToFirstKeyframe(b *testing.B) {
 			q.Push(au)
 		}
 		for {
-			e.mu.Lock()
-			fv := e.firstVideo
-			e.mu.Unlock()
-			if !fv.IsZero() {
+			if fv := e.FirstVideo(); !fv.IsZero() {
 				total += fv.Sub(start)
 				break
 			}
@@ -355,7 +347,7 @@ func BenchmarkStartToFirstKeyframe(b *testing.B) {
 		}
 		cancel()
 		<-errc
-		e.close()
+		e.Close()
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-first-keyframe")
 }

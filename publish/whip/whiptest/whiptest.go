@@ -1,4 +1,7 @@
-package whip
+// Package whiptest is a WHIP endpoint for tests and benchmarks, written with
+// pion: a real WebRTC receiver that depacketizes H.264 to Annex-B and
+// collects Opus packets, like httptest for WHIP.
+package whiptest
 
 import (
 	"io"
@@ -15,19 +18,20 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// endpoint is a WHIP server written with pion: a real WebRTC peer that
-// receives what the publisher sends, depacketizes H.264 to Annex-B and
-// collects Opus packets.
-type endpoint struct {
-	t        testing.TB
+// Endpoint is a WHIP server: POST /whip answers an offer (checking the
+// content type and, when Token is set, the bearer token), /session/1 takes
+// PATCH (trickle, with If-Match against ETag) and DELETE; /old/whip
+// redirects with 307. Set the exported fields before publishing.
+type Endpoint struct {
+	fail     func(error) // reports a broken handshake on the endpoint's side
 	srv      *httptest.Server
-	token    string
-	etag     string // when set, the endpoint supports trickle PATCH
-	links    []string
-	redirect bool
-	garbage  bool
-	silent   chan struct{} // when set, POST hangs until closed
-	loopback bool          // offer 127.0.0.1 candidates (network namespace tests)
+	Token    string
+	ETag     string // when set, the endpoint supports trickle PATCH
+	Links    []string
+	Redirect bool
+	Garbage  bool
+	Silent   chan struct{} // when set, POST hangs until closed
+	Loopback bool          // offer 127.0.0.1 candidates (network namespace tests)
 
 	mu         sync.Mutex
 	pcs        []*webrtc.PeerConnection
@@ -40,17 +44,28 @@ type endpoint struct {
 	offers     []string
 	firstVideo time.Time
 	wg         sync.WaitGroup
-	sendPLI    atomic.Bool
+	SendPLI    atomic.Bool
 }
 
-func newEndpoint(t *testing.T) *endpoint {
-	e := &endpoint{t: t}
-	e.srv = newServer(newMux(e))
-	t.Cleanup(e.close)
+// New starts an endpoint on loopback, closed at the test's cleanup.
+func New(t testing.TB) *Endpoint {
+	e := Start(func(err error) { t.Error(err) })
+	t.Cleanup(e.Close)
 	return e
 }
 
-func newMux(e *endpoint) *http.ServeMux {
+// Start starts an endpoint on loopback outside a test (scripts, benchmarks);
+// fail, if not nil, hears of errors on the endpoint's side. Close it.
+func Start(fail func(error)) *Endpoint {
+	if fail == nil {
+		fail = func(error) {}
+	}
+	e := &Endpoint{fail: fail}
+	e.srv = httptest.NewServer(e.mux())
+	return e
+}
+
+func (e *Endpoint) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/old/whip", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/whip", http.StatusTemporaryRedirect)
@@ -60,14 +75,13 @@ func newMux(e *endpoint) *http.ServeMux {
 	return mux
 }
 
-func newServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
-
-func (e *endpoint) close() {
-	if e.silent != nil {
+// Close stops the server and every peer connection.
+func (e *Endpoint) Close() {
+	if e.Silent != nil {
 		select {
-		case <-e.silent:
+		case <-e.Silent:
 		default:
-			close(e.silent)
+			close(e.Silent)
 		}
 	}
 	e.srv.Close()
@@ -80,16 +94,17 @@ func (e *endpoint) close() {
 	e.wg.Wait()
 }
 
-func (e *endpoint) url() string {
-	if e.redirect {
+// URL is where to publish.
+func (e *Endpoint) URL() string {
+	if e.Redirect {
 		return e.srv.URL + "/old/whip"
 	}
 	return e.srv.URL + "/whip"
 }
 
-func (e *endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
+func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		for _, l := range e.links {
+		for _, l := range e.Links {
 			w.Header().Add("Link", l)
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -99,15 +114,15 @@ func (e *endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method", http.StatusMethodNotAllowed)
 		return
 	}
-	if e.silent != nil {
-		<-e.silent
+	if e.Silent != nil {
+		<-e.Silent
 		return
 	}
 	if r.Header.Get("Content-Type") != "application/sdp" {
 		http.Error(w, "content type", http.StatusUnsupportedMediaType)
 		return
 	}
-	if e.token != "" && r.Header.Get("Authorization") != "Bearer "+e.token {
+	if e.Token != "" && r.Header.Get("Authorization") != "Bearer "+e.Token {
 		http.Error(w, "token", http.StatusUnauthorized)
 		return
 	}
@@ -115,7 +130,7 @@ func (e *endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.offers = append(e.offers, string(offer))
 	e.mu.Unlock()
-	if e.garbage {
+	if e.Garbage {
 		w.Header().Set("Content-Type", "application/sdp")
 		w.Header().Set("Location", "/session/1")
 		w.WriteHeader(http.StatusCreated)
@@ -124,25 +139,25 @@ func (e *endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
-		e.t.Error(err)
+		e.fail(err)
 		return
 	}
 	// A receiver as browsers and servers are: NACKs, receiver reports,
 	// TWCC feedback.
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		e.t.Error(err)
+		e.fail(err)
 		return
 	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-		e.t.Error(err)
+		e.fail(err)
 		return
 	}
 	var se webrtc.SettingEngine
-	se.SetIncludeLoopbackCandidate(e.loopback)
+	se.SetIncludeLoopbackCandidate(e.Loopback)
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		e.t.Error(err)
+		e.fail(err)
 		return
 	}
 	e.mu.Lock()
@@ -171,17 +186,17 @@ func (e *endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	<-done
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", "/session/1")
-	if e.etag != "" {
-		w.Header().Set("ETag", e.etag)
+	if e.ETag != "" {
+		w.Header().Set("ETag", e.ETag)
 	}
-	for _, l := range e.links {
+	for _, l := range e.Links {
 		w.Header().Add("Link", l)
 	}
 	w.WriteHeader(http.StatusCreated)
 	io.WriteString(w, pc.LocalDescription().SDP)
 }
 
-func (e *endpoint) serveSession(w http.ResponseWriter, r *http.Request) {
+func (e *Endpoint) serveSession(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch r.Method {
@@ -189,7 +204,7 @@ func (e *endpoint) serveSession(w http.ResponseWriter, r *http.Request) {
 		e.deletes++
 		w.WriteHeader(http.StatusOK)
 	case http.MethodPatch:
-		if r.Header.Get("Content-Type") != "application/trickle-ice-sdpfrag" || r.Header.Get("If-Match") != e.etag {
+		if r.Header.Get("Content-Type") != "application/trickle-ice-sdpfrag" || r.Header.Get("If-Match") != e.ETag {
 			http.Error(w, "precondition", http.StatusPreconditionFailed)
 			return
 		}
@@ -201,7 +216,7 @@ func (e *endpoint) serveSession(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (e *endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) {
+func (e *Endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) {
 	var depack codecs.H264Packet
 	var frame []byte
 	lastPLI := time.Now()
@@ -230,7 +245,7 @@ func (e *endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) 
 		}
 		e.mu.Unlock()
 		frame = frame[:0]
-		if e.sendPLI.Load() && time.Since(lastPLI) > time.Second {
+		if e.SendPLI.Load() && time.Since(lastPLI) > time.Second {
 			lastPLI = time.Now()
 			pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
 		}
@@ -246,7 +261,7 @@ func containsIDR(annexB []byte) bool {
 	return false
 }
 
-func (e *endpoint) readAudio(tr *webrtc.TrackRemote) {
+func (e *Endpoint) readAudio(tr *webrtc.TrackRemote) {
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -258,8 +273,48 @@ func (e *endpoint) readAudio(tr *webrtc.TrackRemote) {
 	}
 }
 
-func (e *endpoint) snapshot() (frames, keys, opus, deletes int) {
+// Snapshot returns the video frames, keyframes and Opus packets received,
+// and the DELETEs seen.
+func (e *Endpoint) Snapshot() (frames, keys, opus, deletes int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.frames, e.keyframes, len(e.opus), e.deletes
 }
+
+// AnnexB is the H.264 received, as an Annex-B byte stream.
+func (e *Endpoint) AnnexB() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]byte(nil), e.annexB...)
+}
+
+// Opus returns the Opus packets received.
+func (e *Endpoint) Opus() [][]byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([][]byte(nil), e.opus...)
+}
+
+// Offers returns the SDP offers posted.
+func (e *Endpoint) Offers() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.offers...)
+}
+
+// Patches returns the trickle-ICE fragments received.
+func (e *Endpoint) Patches() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.patches...)
+}
+
+// FirstVideo is when the first complete video frame arrived (zero: none).
+func (e *Endpoint) FirstVideo() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.firstVideo
+}
+
+// SessionURL is the session resource the endpoint hands out.
+func (e *Endpoint) SessionURL() string { return e.srv.URL + "/session/1" }
