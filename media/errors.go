@@ -27,6 +27,8 @@ const (
 	CodeDurationLimit     Code = "duration_limit"
 	CodeKeepaliveTimeout  Code = "keepalive_timeout"
 	CodeBatteryLow        Code = "battery_low"
+	CodeNotFound          Code = "not_found"
+	CodeUnsupported       Code = "unsupported"
 	CodeInternal          Code = "internal"
 )
 

@@ -1,0 +1,255 @@
+package control
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/glassagent/glassagent/control/pipeline"
+	"github.com/glassagent/glassagent/media"
+	"github.com/glassagent/glassagent/publish"
+)
+
+// MaxDurationLimit is the longest durationLimit a request may ask for.
+const MaxDurationLimit = 24 * 60 * 60
+
+// Manager owns the camera: it runs at most one stream at a time, exclusive
+// for an unmanaged stream, shared by its holders for the managed one.
+type Manager struct {
+	cfg     Config
+	schemes publish.Schemes
+
+	mu     sync.Mutex
+	cur    *stream // the stream that holds the camera, if any
+	nextID int
+	subs   map[chan Event]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewManager makes a manager; Close stops its streams.
+func NewManager(cfg Config, schemes publish.Schemes) *Manager {
+	return &Manager{cfg: cfg.withDefaults(), schemes: schemes, subs: map[chan Event]struct{}{}}
+}
+
+// Subscribe returns a channel of every event from now on, and a function to
+// unsubscribe. A subscriber that does not keep up loses events rather than
+// holding the streams back.
+func (m *Manager) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 256)
+	m.mu.Lock()
+	m.subs[ch] = struct{}{}
+	m.mu.Unlock()
+	return ch, func() {
+		m.mu.Lock()
+		if _, ok := m.subs[ch]; ok {
+			delete(m.subs, ch)
+			close(ch)
+		}
+		m.mu.Unlock()
+	}
+}
+
+// publishLocked sends an event to every subscriber. m.mu is held, which
+// also orders events as the state changes happened.
+func (m *Manager) publishLocked(e Event) {
+	for ch := range m.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+// spec turns a request into a pipeline spec, with defaults filled in and
+// every value checked.
+func (m *Manager) spec(req StartRequest, audio media.Codec) (pipeline.Spec, error) {
+	v, a := req.Video, req.Audio
+	d := m.cfg
+	if v.Width == 0 && v.Height == 0 {
+		v.Width, v.Height = d.Video.Width, d.Video.Height
+	}
+	if v.Bitrate == 0 {
+		v.Bitrate = d.Video.Bitrate
+	}
+	if v.FrameRate == 0 {
+		v.FrameRate = d.Video.FrameRate
+	}
+	if a.Bitrate == 0 {
+		a.Bitrate = d.Audio.Bitrate
+	}
+	if a.SampleRate == 0 {
+		a.SampleRate = d.Audio.SampleRate
+		if audio == media.CodecOpus {
+			a.SampleRate = 48000
+		}
+	}
+	if a.EchoCancellation || a.NoiseSuppression {
+		// Asked for and not done would be a silent lie; refuse instead.
+		return pipeline.Spec{}, media.Errorf(media.CodeUnsupported, "echo cancellation and noise suppression are not available on this device yet")
+	}
+	s := pipeline.Spec{
+		Camera: d.Camera, Mic: d.Mic, Encoder: d.Encoder,
+		Width: v.Width, Height: v.Height, FPS: v.FrameRate, Bitrate: v.Bitrate,
+		AudioCodec: audio, SampleRate: a.SampleRate, Channels: d.Channels, AudioBitrate: a.Bitrate,
+	}
+	return s, s.Validate()
+}
+
+// Start starts a stream, or adds a holder to the running managed stream.
+// Everything that can be checked is checked before anything starts:
+// a bad request changes nothing.
+func (m *Manager) Start(req StartRequest) (Info, error) {
+	switch req.Kind {
+	case Unmanaged, Managed:
+	case "":
+		req.Kind = Unmanaged
+	default:
+		return Info{}, media.Errorf(media.CodeInvalidConfig, "kind %q: must be managed or unmanaged", req.Kind)
+	}
+	if req.Holder == "" {
+		req.Holder = "local"
+	}
+	if len(req.Holder) > 128 {
+		return Info{}, media.Errorf(media.CodeInvalidConfig, "holder is %d characters, at most 128", len(req.Holder))
+	}
+	if d := req.Stream.DurationLimit; d < 0 || d > MaxDurationLimit {
+		return Info{}, media.Errorf(media.CodeInvalidConfig, "durationLimit %d s: must be 0 (none) to %d", d, MaxDurationLimit)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Info{}, media.Errorf(media.CodeInternal, "shutting down")
+	}
+	if s := m.cur; s != nil {
+		if req.Kind == Managed && s.kind == Managed {
+			if !slices.Contains(s.holders, req.Holder) {
+				s.holders = append(s.holders, req.Holder)
+			}
+			m.publishLocked(s.eventLocked(s.status, "holder "+req.Holder+" joined", "", nil))
+			return s.infoLocked(), nil
+		}
+		return Info{}, media.Errorf(media.CodeCameraBusy, "the camera is in use by a %s stream held by %s", s.kind, strings.Join(s.holders, ", "))
+	}
+	pub, err := m.schemes.New(req.URL, m.cfg.Publish)
+	if err != nil {
+		return Info{}, err
+	}
+	spec, err := m.spec(req, pub.AudioCodec())
+	if err != nil {
+		return Info{}, err
+	}
+	m.nextID++
+	s := &stream{
+		m: m, id: fmt.Sprintf("s%d", m.nextID), kind: req.Kind, rawURL: req.URL, shown: publish.RedactURL(req.URL),
+		req: req, spec: spec, holders: []string{req.Holder}, status: StatusInitializing, startedAt: time.Now(),
+		stop: make(chan media.Code, 1), kick: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	m.cur = s
+	m.publishLocked(s.eventLocked(StatusInitializing, "starting "+s.shown, "", nil))
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		s.run(pub)
+	}()
+	return s.infoLocked(), nil
+}
+
+// Stop removes holder from stream id; the stream stops when no holder is
+// left (an unmanaged stream has one). It returns once the stream has
+// stopped and the camera is free, or the holder was removed.
+func (m *Manager) Stop(id, holder string) (Info, error) {
+	m.mu.Lock()
+	s := m.cur
+	if s == nil || (id != "" && s.id != id) {
+		m.mu.Unlock()
+		return Info{}, media.Errorf(media.CodeNotFound, "no stream %q is running", id)
+	}
+	if s.kind == Managed && holder != "" {
+		i := slices.Index(s.holders, holder)
+		if i < 0 {
+			m.mu.Unlock()
+			return Info{}, media.Errorf(media.CodeNotFound, "%s does not hold stream %s", holder, s.id)
+		}
+		s.holders = slices.Delete(s.holders, i, i+1)
+		if len(s.holders) > 0 {
+			m.publishLocked(s.eventLocked(s.status, "holder "+holder+" left", "", nil))
+			info := s.infoLocked()
+			m.mu.Unlock()
+			return info, nil
+		}
+	}
+	m.mu.Unlock()
+	s.requestStop("")
+	<-s.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.infoLocked(), nil
+}
+
+// KeepAlive feeds the keep-alive watchdog of stream id.
+func (m *Manager) KeepAlive(id string) error {
+	m.mu.Lock()
+	s := m.cur
+	m.mu.Unlock()
+	if s == nil || s.id != id {
+		return media.Errorf(media.CodeNotFound, "no stream %q is running", id)
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// SetBitrate changes the video bitrate of stream id while it runs.
+func (m *Manager) SetBitrate(id string, bps int) error {
+	if bps < pipeline.MinBitrate || bps > pipeline.MaxBitrate {
+		return media.Errorf(media.CodeInvalidConfig, "bitrate %d bit/s: must be %d to %d", bps, pipeline.MinBitrate, pipeline.MaxBitrate)
+	}
+	m.mu.Lock()
+	s := m.cur
+	var pl *pipeline.Pipeline
+	if s != nil && s.id == id {
+		pl = s.pl
+	}
+	m.mu.Unlock()
+	if s == nil || s.id != id {
+		return media.Errorf(media.CodeNotFound, "no stream %q is running", id)
+	}
+	if pl == nil {
+		return media.Errorf(media.CodeNotFound, "stream %s has no encoder running yet", id)
+	}
+	return pl.Encoder().SetBitrate(bps)
+}
+
+// List answers "is a stream running?": the stream holding the camera, if any.
+func (m *Manager) List() []Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur == nil {
+		return []Info{}
+	}
+	return []Info{m.cur.infoLocked()}
+}
+
+// Close stops every stream and waits for them.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	s := m.cur
+	m.mu.Unlock()
+	if s != nil {
+		s.requestStop("")
+	}
+	m.wg.Wait()
+	m.mu.Lock()
+	for ch := range m.subs {
+		delete(m.subs, ch)
+		close(ch)
+	}
+	m.mu.Unlock()
+}
