@@ -2,6 +2,8 @@
 //
 //	glassagent stream URL   publish camera and mic to URL in the foreground
 //	glassagent demo         synthetic camera and mic -> encoders -> SRT -> an embedded receiver
+//	glassagent run          the daemon behind the local API
+//	glassagent ctl          the local API from the shell
 //	glassagent version      version, commit, compiled-in encoders
 package main
 
@@ -30,6 +32,8 @@ const usage = `glassagent streams what the glasses see and hear.
 Usage:
   glassagent stream URL [flags]   publish to srt://, rtmp://, rtmps:// or https:// (WHIP)
   glassagent demo [flags]         run the whole pipeline into an embedded SRT receiver
+  glassagent run [flags]          the daemon: stream manager behind the local API socket
+  glassagent ctl COMMAND          talk to the daemon (start, stop, status, watch, keepalive, bitrate)
   glassagent version              print version and compiled-in encoders
 
 Run "glassagent COMMAND -h" for a command's flags.
@@ -45,6 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "stream":
 		err = runStream(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = runDaemon(ctx, args[1:], stdout, stderr)
+	case "ctl":
+		err = runCtl(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "version":
