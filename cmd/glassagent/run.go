@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/glassagent/glassagent/control"
 	"github.com/glassagent/glassagent/control/api"
+	"github.com/glassagent/glassagent/control/cloud"
 	"github.com/glassagent/glassagent/control/service"
+	"github.com/glassagent/glassagent/publish"
 )
 
 const defaultSocket = "/run/glassagent/api.sock"
@@ -33,6 +36,8 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Encoder, "encoder", cfg.Encoder, "H.264 encoder: auto, hw or sw")
 	fs.DurationVar(&cfg.KeepAliveTimeout, "keepalive-timeout", cfg.KeepAliveTimeout, "stop cloud streams after this long without a keep-alive")
 	caFile := fs.String("ca-file", "", "extra PEM CA bundle for rtmps:// and https:// servers")
+	cloudURL := fs.String("cloud-url", "", "the cloud's WebSocket (wss://...); none: local API only")
+	tokenFile := fs.String("cloud-token-file", "", "file holding the cloud's bearer token")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -44,6 +49,17 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("--keepalive-timeout %v: must be positive", cfg.KeepAliveTimeout)
 	}
 	cfg.Publish.CAFile = *caFile
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return fmt.Errorf("--cloud-token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if *cloudURL != "" && !strings.HasPrefix(*cloudURL, "wss://") && !strings.HasPrefix(*cloudURL, "ws://") {
+		return fmt.Errorf("--cloud-url %s: want a ws:// or wss:// URL", publish.RedactURL(*cloudURL))
+	}
 	log := newLogger(stderr)
 	defer log.Sync()
 
@@ -80,6 +96,18 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		})
 	}()
+	cloudDone := make(chan struct{})
+	if *cloudURL != "" {
+		cl := cloud.New(cloud.Config{URL: *cloudURL, Token: token, OnState: func(state string, err error) {
+			log.Info("cloud "+state, zap.String("url", publish.RedactURL(*cloudURL)), zap.Error(err))
+		}}, m)
+		go func() {
+			defer close(cloudDone)
+			cl.Run(ctx)
+		}()
+	} else {
+		close(cloudDone)
+	}
 	notify.Ready("listening on " + *socket)
 	log.Info("glassagent running", zap.String("socket", *socket), zap.String("camera", cfg.Camera), zap.String("mic", cfg.Mic))
 	var serveErr error
@@ -90,6 +118,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	notify.Stopping()
 	log.Info("stopping")
 	cancel()
+	<-cloudDone
 	m.Close() // stops the streams, then ends the event feed
 	<-logged
 	if serveErr == nil {

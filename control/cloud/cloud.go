@@ -1,0 +1,310 @@
+// Package cloud is the daemon's link to the cloud: a WebSocket it keeps
+// open, over which the cloud starts, stops and keeps alive streams, and
+// hears every status change. See docs/control-protocol.md.
+package cloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/glassagent/glassagent/control"
+	"github.com/glassagent/glassagent/media"
+)
+
+// MaxMessage bounds a command; a longer one gets an error reply. Frames up
+// to readLimit are read (and refused) without dropping the connection.
+const (
+	MaxMessage = 64 << 10
+	readLimit  = 4 << 20
+)
+
+// Manager is what the cloud drives (control.Manager).
+type Manager interface {
+	Start(control.StartRequest) (control.Info, error)
+	Stop(id, holder string) (control.Info, error)
+	KeepAlive(id string) error
+	List() []control.Info
+	Subscribe() (<-chan control.Event, func())
+}
+
+// Config is where and how to reach the cloud.
+type Config struct {
+	URL   string
+	Token string // bearer token, read from a file by the caller; never logged
+	// Backoff between connection attempts: doubles from Initial to Max.
+	BackoffInitial, BackoffMax time.Duration
+	// OnState, if set, hears "connected"/"disconnected" with the reason.
+	OnState func(state string, err error)
+}
+
+// Client keeps the cloud connection up until its context ends.
+type Client struct {
+	cfg Config
+	m   Manager
+}
+
+// New makes a client.
+func New(cfg Config, m Manager) *Client {
+	if cfg.BackoffInitial <= 0 {
+		cfg.BackoffInitial = 500 * time.Millisecond
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 30 * time.Second
+	}
+	return &Client{cfg: cfg, m: m}
+}
+
+// Run connects, serves, and reconnects with backoff until ctx ends.
+func (c *Client) Run(ctx context.Context) error {
+	events, unsub := c.m.Subscribe()
+	defer unsub()
+	backoff := c.cfg.BackoffInitial
+	for {
+		err := c.session(ctx, events)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if c.cfg.OnState != nil {
+			c.cfg.OnState("disconnected", err)
+		}
+		if err == nil {
+			backoff = c.cfg.BackoffInitial // it was up; start over
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(backoff*2, c.cfg.BackoffMax)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// session is one connection: it ends with the connection.
+func (c *Client) session(ctx context.Context, events <-chan control.Event) error {
+	h := http.Header{}
+	if c.cfg.Token != "" {
+		h.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, resp, err := websocket.Dial(dctx, c.cfg.URL, &websocket.DialOptions{HTTPHeader: h})
+	cancel()
+	if err != nil {
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			return media.Errorf(media.CodeAuthFailed, "cloud refused the token: HTTP %d", resp.StatusCode)
+		}
+		return media.Errorf(media.CodeConnectFailed, "cloud: %v", err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(readLimit)
+	if c.cfg.OnState != nil {
+		c.cfg.OnState("connected", nil)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wmu sync.Mutex
+	send := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		wmu.Lock()
+		defer wmu.Unlock()
+		wctx, cancel := context.WithTimeout(sctx, 10*time.Second)
+		defer cancel()
+		return conn.Write(wctx, websocket.MessageText, b)
+	}
+	// After (re)connecting, the cloud hears the state of every stream.
+	for _, s := range c.m.List() {
+		if err := send(statusFromInfo(s)); err != nil {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case e, ok := <-events:
+				if !ok {
+					return
+				}
+				if send(statusFromEvent(e)) != nil {
+					stop()
+					return
+				}
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer stop()
+	for {
+		typ, msg, err := conn.Read(sctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				conn.Close(websocket.StatusGoingAway, "glassagent stopping")
+				return nil
+			}
+			return fmt.Errorf("cloud connection: %w", err)
+		}
+		if typ != websocket.MessageText {
+			send(errorReply("", "bad_request", "messages are JSON text"))
+			continue
+		}
+		// Commands run one at a time, in order; a stop waits for the
+		// stream to end, which is what the cloud expects to be acked.
+		if reply := c.handle(msg); reply != nil {
+			if err := send(reply); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Message is the envelope of every message, both ways.
+type Message struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// startMsg is start_stream.
+type startMsg struct {
+	Type   string               `json:"type"`
+	ID     string               `json:"id"`
+	Kind   control.Kind         `json:"kind"`
+	URL    string               `json:"url"`
+	Holder string               `json:"holder"`
+	Video  control.VideoConfig  `json:"video"`
+	Audio  control.AudioConfig  `json:"audio"`
+	Stream control.StreamConfig `json:"stream"`
+	Sound  *bool                `json:"sound,omitempty"`
+}
+
+type streamMsg struct {
+	Type     string `json:"type"`
+	ID       string `json:"id"`
+	StreamID string `json:"streamId"`
+	Holder   string `json:"holder,omitempty"`
+}
+
+// Reply is ack or error.
+type Reply struct {
+	Type   string        `json:"type"`
+	ID     string        `json:"id"`
+	Stream *control.Info `json:"stream,omitempty"`
+	Error  *ReplyError   `json:"error,omitempty"`
+}
+
+// StatusReply answers get_stream_status.
+type StatusReply struct {
+	Type    string         `json:"type"`
+	ID      string         `json:"id"`
+	Streams []control.Info `json:"streams"`
+}
+
+// ReplyError carries a stable code.
+type ReplyError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// StreamStatus is the unsolicited stream_status message.
+type StreamStatus struct {
+	Type string `json:"type"`
+	control.Event
+	URL string `json:"url,omitempty"`
+}
+
+func errorReply(id, code, msg string) Reply {
+	return Reply{Type: "error", ID: id, Error: &ReplyError{Code: code, Message: msg}}
+}
+
+func errReply(id string, err error) Reply {
+	msg := err.Error()
+	var me *media.Error
+	if errors.As(err, &me) {
+		msg = me.Message()
+	}
+	return errorReply(id, string(media.CodeOf(err)), msg)
+}
+
+func statusFromEvent(e control.Event) StreamStatus {
+	return StreamStatus{Type: "stream_status", Event: e}
+}
+
+func statusFromInfo(i control.Info) StreamStatus {
+	return StreamStatus{Type: "stream_status", URL: i.URL, Event: control.Event{
+		StreamID: i.StreamID, Kind: i.Kind, Status: i.Status, Holders: i.Holders, Stats: i.Stats, Timestamp: time.Now()}}
+}
+
+// handle runs one command and returns its reply. It never fails the
+// connection: whatever arrives gets an answer.
+func (c *Client) handle(msg []byte) any {
+	if len(msg) > MaxMessage {
+		return errorReply("", "too_large", fmt.Sprintf("message of %d bytes, at most %d", len(msg), MaxMessage))
+	}
+	var env Message
+	if err := json.Unmarshal(msg, &env); err != nil {
+		return errorReply("", "bad_request", "invalid JSON: "+err.Error())
+	}
+	strict := func(v any) error {
+		dec := json.NewDecoder(bytes.NewReader(msg))
+		dec.DisallowUnknownFields()
+		return dec.Decode(v)
+	}
+	switch env.Type {
+	case "start_stream":
+		var m startMsg
+		if err := strict(&m); err != nil {
+			return errorReply(env.ID, "bad_request", "start_stream: "+err.Error())
+		}
+		info, err := c.m.Start(control.StartRequest{Kind: m.Kind, URL: m.URL, Holder: m.Holder, Video: m.Video, Audio: m.Audio,
+			Stream: m.Stream, Sound: m.Sound, KeepAlive: true})
+		if err != nil {
+			return errReply(m.ID, err)
+		}
+		return Reply{Type: "ack", ID: m.ID, Stream: &info}
+	case "stop_stream":
+		var m streamMsg
+		if err := strict(&m); err != nil {
+			return errorReply(env.ID, "bad_request", "stop_stream: "+err.Error())
+		}
+		info, err := c.m.Stop(m.StreamID, m.Holder)
+		if err != nil {
+			return errReply(m.ID, err)
+		}
+		return Reply{Type: "ack", ID: m.ID, Stream: &info}
+	case "keep_stream_alive":
+		var m streamMsg
+		if err := strict(&m); err != nil {
+			return errorReply(env.ID, "bad_request", "keep_stream_alive: "+err.Error())
+		}
+		if err := c.m.KeepAlive(m.StreamID); err != nil {
+			return errReply(m.ID, err)
+		}
+		return Reply{Type: "ack", ID: m.ID}
+	case "get_stream_status":
+		var m Message
+		if err := strict(&m); err != nil {
+			return errorReply(env.ID, "bad_request", "get_stream_status: "+err.Error())
+		}
+		return StatusReply{Type: "ack", ID: m.ID, Streams: c.m.List()}
+	case "":
+		return errorReply(env.ID, "bad_request", "message has no type")
+	}
+	return errorReply(env.ID, "unknown_type", fmt.Sprintf("unknown message type %q", env.Type))
+}
