@@ -34,6 +34,9 @@ type Config struct {
 	Publish publish.Config
 	// Cues plays the start and stop sounds; nil plays nothing.
 	Cues CuePlayer
+	// NoSound turns the cues off for requests that do not say (the API's
+	// default is on).
+	NoSound bool
 }
 
 // CuePlayer plays the start/stop cues on the device. It must not block: the

@@ -89,7 +89,12 @@ func (s *stream) end(st Status, msg string, code media.Code) {
 	s.set(st, msg, code)
 }
 
-func (s *stream) sound() bool { return s.req.Sound == nil || *s.req.Sound }
+func (s *stream) sound() bool {
+	if s.req.Sound == nil {
+		return !s.m.cfg.NoSound
+	}
+	return *s.req.Sound
+}
 
 // run drives the stream from start to stopped or error.
 func (s *stream) run(pub publish.Publisher) {

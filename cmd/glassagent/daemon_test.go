@@ -98,3 +98,17 @@ func TestDaemonAndCtl(t *testing.T) {
 		t.Error("unknown ctl command not a usage error")
 	}
 }
+
+func TestDaemonBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "g.yaml")
+	os.WriteFile(conf, []byte("video:\n  width: 1281\n"), 0o644)
+	code, _, stderr := runCmd(context.Background(), "run", "--config", conf, "--socket", filepath.Join(dir, "s"))
+	if code != 1 || !strings.Contains(stderr, "g.yaml:2: video.width: 1281: must be even") {
+		t.Errorf("bad config: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runCmd(context.Background(), "run", "--socket-mode", "rwx", "--socket", filepath.Join(dir, "s"))
+	if code != 1 || !strings.Contains(stderr, "api.mode") {
+		t.Errorf("bad flag: exit %d, %s", code, stderr)
+	}
+}

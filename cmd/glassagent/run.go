@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,6 +15,7 @@ import (
 	"github.com/glassagent/glassagent/control"
 	"github.com/glassagent/glassagent/control/api"
 	"github.com/glassagent/glassagent/control/cloud"
+	"github.com/glassagent/glassagent/control/config"
 	"github.com/glassagent/glassagent/control/service"
 	"github.com/glassagent/glassagent/publish"
 )
@@ -28,39 +27,64 @@ const defaultSocket = "/run/glassagent/api.sock"
 func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := control.Defaults()
+	configPath := fs.String("config", "", "YAML configuration (configs/glassagent.yaml shows every key); flags given override it")
 	socket := fs.String("socket", defaultSocket, "local API Unix socket")
 	mode := fs.String("socket-mode", "0660", "permissions of the API socket")
-	fs.StringVar(&cfg.Camera, "camera", cfg.Camera, `camera: "test" or a V4L2 device`)
-	fs.StringVar(&cfg.Mic, "mic", cfg.Mic, `microphone: "test", "none" or an ALSA device`)
-	fs.StringVar(&cfg.Encoder, "encoder", cfg.Encoder, "H.264 encoder: auto, hw or sw")
-	fs.DurationVar(&cfg.KeepAliveTimeout, "keepalive-timeout", cfg.KeepAliveTimeout, "stop cloud streams after this long without a keep-alive")
+	camera := fs.String("camera", "test", `camera: "test" or a V4L2 device`)
+	mic := fs.String("mic", "test", `microphone: "test", "none" or an ALSA device`)
+	encoder := fs.String("encoder", "auto", "H.264 encoder: auto, hw or sw")
+	keepalive := fs.String("keepalive-timeout", "60s", "stop cloud streams after this long without a keep-alive")
 	caFile := fs.String("ca-file", "", "extra PEM CA bundle for rtmps:// and https:// servers")
 	cloudURL := fs.String("cloud-url", "", "the cloud's WebSocket (wss://...); none: local API only")
 	tokenFile := fs.String("cloud-token-file", "", "file holding the cloud's bearer token")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	perm, err := strconv.ParseUint(*mode, 8, 32)
-	if err != nil || perm > 0o777 {
-		return fmt.Errorf("--socket-mode %q: want an octal mode such as 0660", *mode)
-	}
-	if cfg.KeepAliveTimeout <= 0 {
-		return fmt.Errorf("--keepalive-timeout %v: must be positive", cfg.KeepAliveTimeout)
-	}
-	cfg.Publish.CAFile = *caFile
-	var token string
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return fmt.Errorf("--cloud-token-file: %w", err)
+	file := config.Defaults()
+	if *configPath != "" {
+		var err error
+		if file, err = config.Load(*configPath, os.Getenv); err != nil {
+			return err
 		}
-		token = strings.TrimSpace(string(b))
 	}
-	if *cloudURL != "" && !strings.HasPrefix(*cloudURL, "wss://") && !strings.HasPrefix(*cloudURL, "ws://") {
-		return fmt.Errorf("--cloud-url %s: want a ws:// or wss:// URL", publish.RedactURL(*cloudURL))
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "socket":
+			file.API.Socket = *socket
+		case "socket-mode":
+			file.API.Mode = *mode
+		case "camera":
+			file.Devices.Camera = *camera
+		case "mic":
+			file.Devices.Mic = *mic
+		case "encoder":
+			file.Devices.Encoder = *encoder
+		case "keepalive-timeout":
+			file.KeepAlive.Timeout = config.Duration(*keepalive)
+		case "ca-file":
+			file.TLS.CAFile = *caFile
+		case "cloud-url":
+			file.Cloud.URL = *cloudURL
+		case "cloud-token-file":
+			file.Cloud.TokenFile = *tokenFile
+		}
+	})
+	// Flags go through the same checks as the file.
+	file, err := config.Reparse(file)
+	if err != nil {
+		return err
 	}
-	log := newLogger(stderr)
+	cfg, err := file.Manager()
+	if err != nil {
+		return err
+	}
+	perm, _ := strconv.ParseUint(file.API.Mode, 8, 32)
+	token, err := config.Secret(file.Cloud.TokenFile)
+	if err != nil {
+		return err
+	}
+	*socket, *cloudURL = file.API.Socket, file.Cloud.URL
+	log := newLogger(stderr, file.Log.Level)
 	defer log.Sync()
 
 	m := control.NewManager(cfg, control.Publishers())
@@ -142,7 +166,7 @@ func logEvents(log *zap.Logger, events <-chan control.Event) {
 
 // newLogger logs JSON to the journal under systemd and human lines
 // otherwise, to w. Every URL in a message was redacted before it got here.
-func newLogger(w io.Writer) *zap.Logger {
+func newLogger(w io.Writer, level string) *zap.Logger {
 	var enc zapcore.Encoder
 	if os.Getenv("JOURNAL_STREAM") != "" || os.Getenv("INVOCATION_ID") != "" {
 		enc = zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
@@ -150,5 +174,9 @@ func newLogger(w io.Writer) *zap.Logger {
 		ec := zap.NewDevelopmentEncoderConfig()
 		enc = zapcore.NewConsoleEncoder(ec)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zapcore.InfoLevel))
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		lvl = zapcore.InfoLevel // the config loader already refused bad levels
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl))
 }
