@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: all build demo test test-unit deps vet lint bench clean
+.PHONY: all build demo test deps vet bench cross clean
 
 all: build
 
@@ -17,6 +17,7 @@ demo:
 # the race detector.
 test: deps vet
 	$(GO) test -race -timeout 14m $(PKGS)
+	./scripts/test-cross.sh
 
 deps:
 	./scripts/test-deps.sh
@@ -25,6 +26,9 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet $(PKGS)
 	CGO_ENABLED=0 $(GO) build ./...
+
+cross:
+	./scripts/cross-build.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

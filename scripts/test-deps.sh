@@ -11,6 +11,8 @@ pkgs=(
   espeak-ng sox     # speech and noise for the audio front-end tests
   file              # checks the cross-built binaries
   time              # /usr/bin/time for scripts/bench-compare.sh
+  qemu-user-static  # runs the cross-built arm binaries (scripts/test-cross.sh)
+  systemd           # systemd-analyze verify on configs/glassagent.service
 )
 if [ "$#" -gt 0 ]; then pkgs+=("$@"); fi
 

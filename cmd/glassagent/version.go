@@ -25,6 +25,6 @@ func runVersion(args []string, stdout io.Writer) error {
 		sw = "yes (openh264)"
 	}
 	fmt.Fprintf(stdout, "glassagent %s (commit %s, %s, %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(stdout, "encoders: H.264 hardware (V4L2 M2M): probed at start; H.264 software: %s; AAC-LC: yes; Opus: yes\n", sw)
+	fmt.Fprintf(stdout, "encoders: H.264 software: %s; H.264 hardware (V4L2 M2M): not yet; AAC-LC: yes; Opus: yes\n", sw)
 	return nil
 }

@@ -1,3 +1,5 @@
+//go:build !arm && !386 && !mips && !mipsle
+
 // Package rtmp publishes FLV over RTMP and RTMPS with yutopp/go-rtmp.
 package rtmp
 
