@@ -34,6 +34,12 @@ type Config struct {
 	Publish publish.Config
 	// Cues plays the start and stop sounds; nil plays nothing.
 	Cues CuePlayer
+	// MinBattery refuses new streams below this battery percentage (0: no
+	// check); PowerSupplyDir is where to read it (default
+	// /sys/class/power_supply). A device without a battery is not checked.
+	MinBattery     int
+	PowerSupplyDir string
+
 	// NoSound turns the cues off for requests that do not say (the API's
 	// default is on).
 	NoSound bool
@@ -59,6 +65,7 @@ func Defaults() Config {
 		GiveUpAfter:      5 * time.Minute,
 		StatsInterval:    5 * time.Second,
 		StopTimeout:      5 * time.Second,
+		MinBattery:       10,
 	}
 }
 

@@ -124,6 +124,9 @@ func (m *Manager) Start(req StartRequest) (Info, error) {
 	if m.closed {
 		return Info{}, media.Errorf(media.CodeInternal, "shutting down")
 	}
+	if err := m.checkBattery(); err != nil {
+		return Info{}, err
+	}
 	if s := m.cur; s != nil {
 		if req.Kind == Managed && s.kind == Managed {
 			if !slices.Contains(s.holders, req.Holder) {

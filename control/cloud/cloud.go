@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,12 +45,17 @@ type Config struct {
 	BackoffInitial, BackoffMax time.Duration
 	// OnState, if set, hears "connected"/"disconnected" with the reason.
 	OnState func(state string, err error)
+	// Dialect is what to speak before the cloud has said anything:
+	// "glassagent" (default) or "mentraos". Either way, a connection that
+	// sends a command of the other dialect is answered in it from then on.
+	Dialect string
 }
 
 // Client keeps the cloud connection up until its context ends.
 type Client struct {
-	cfg Config
-	m   Manager
+	cfg    Config
+	m      Manager
+	mentra *mentra // kept across connections: the platform's stream names
 }
 
 // New makes a client.
@@ -60,7 +66,7 @@ func New(cfg Config, m Manager) *Client {
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = 30 * time.Second
 	}
-	return &Client{cfg: cfg, m: m}
+	return &Client{cfg: cfg, m: m, mentra: newMentra()}
 }
 
 // Run connects, serves, and reconnects with backoff until ctx ends.
@@ -125,9 +131,11 @@ func (c *Client) session(ctx context.Context, events <-chan control.Event) error
 		defer cancel()
 		return conn.Write(wctx, websocket.MessageText, b)
 	}
+	conv := &conversation{c: c}
+	conv.speaksMentra.Store(c.cfg.Dialect == "mentraos")
 	// After (re)connecting, the cloud hears the state of every stream.
 	for _, s := range c.m.List() {
-		if err := send(statusFromInfo(s)); err != nil {
+		if err := send(conv.info(s)); err != nil {
 			return err
 		}
 	}
@@ -143,7 +151,7 @@ func (c *Client) session(ctx context.Context, events <-chan control.Event) error
 				if !ok {
 					return
 				}
-				if send(statusFromEvent(e)) != nil {
+				if send(conv.event(e)) != nil {
 					stop()
 					return
 				}
@@ -167,7 +175,7 @@ func (c *Client) session(ctx context.Context, events <-chan control.Event) error
 		}
 		// Commands run one at a time, in order; a stop waits for the
 		// stream to end, which is what the cloud expects to be acked.
-		if reply := c.handle(msg); reply != nil {
+		if reply := conv.handle(msg); reply != nil {
 			if err := send(reply); err != nil {
 				return err
 			}
@@ -249,6 +257,45 @@ func statusFromEvent(e control.Event) StreamStatus {
 func statusFromInfo(i control.Info) StreamStatus {
 	return StreamStatus{Type: "stream_status", URL: i.URL, Event: control.Event{
 		StreamID: i.StreamID, Kind: i.Kind, Status: i.Status, Holders: i.Holders, Stats: i.Stats, Timestamp: time.Now()}}
+}
+
+// conversation is one connection: which dialect it speaks.
+type conversation struct {
+	c            *Client
+	speaksMentra atomic.Bool
+}
+
+func (v *conversation) event(e control.Event) any {
+	if v.speaksMentra.Load() {
+		return v.c.mentra.status(e)
+	}
+	return statusFromEvent(e)
+}
+
+func (v *conversation) info(i control.Info) any {
+	if v.speaksMentra.Load() {
+		return v.c.mentra.status(control.Event{StreamID: i.StreamID, Kind: i.Kind, Status: i.Status, Holders: i.Holders, Stats: i.Stats, Timestamp: time.Now()})
+	}
+	return statusFromInfo(i)
+}
+
+// handle answers one message in the dialect it came in; the first message
+// of a dialect switches the connection to it.
+func (v *conversation) handle(msg []byte) any {
+	if len(msg) <= MaxMessage {
+		var env Message
+		if json.Unmarshal(msg, &env) == nil && isMentra(env.Type) {
+			v.speaksMentra.Store(true)
+			return v.c.mentra.handle(v.c.m, env.Type, msg)
+		}
+	}
+	reply := v.c.handle(msg)
+	if r, ok := reply.(Reply); ok && r.Error != nil && v.speaksMentra.Load() {
+		// A connection speaking the platform's dialect gets its errors
+		// in it too.
+		return v.c.mentra.errStatus("", r.Error.Code, r.Error.Message)
+	}
+	return reply
 }
 
 // handle runs one command and returns its reply. It never fails the
