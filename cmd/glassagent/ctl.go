@@ -9,6 +9,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/glassagent/glassagent/control"
 	"github.com/glassagent/glassagent/control/api"
@@ -24,11 +27,15 @@ Commands:
   watch
   keepalive ID
   bitrate ID BPS
+  json [--dialect glassagent|mentraos]
+            JSON messages from stdin, one a line (docs/control-protocol.md,
+            docs/mentraos.md); every reply and event printed as a JSON line;
+            ends when stdin closes and the streams it started have stopped
 `
 
 // runCtl is `glassagent ctl`: the local API from the shell. Replies are
 // printed as JSON.
-func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runCtl(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, ctlUsage) }
@@ -141,6 +148,14 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		print(out)
 	case "watch":
 		return watch(ctx, c, stdout)
+	case "json":
+		sf := flag.NewFlagSet("ctl json", flag.ContinueOnError)
+		sf.SetOutput(stderr)
+		dialect := sf.String("dialect", "", "what to speak before stdin says: glassagent or mentraos")
+		if err := sf.Parse(rest); err != nil || sf.NArg() > 0 {
+			return errUsage
+		}
+		return jsonPipe(ctx, c, *dialect, stdin, stdout)
 	default:
 		fmt.Fprintf(stderr, "glassagent ctl: unknown command %q\n%s", cmd, ctlUsage)
 		return errUsage
@@ -172,4 +187,84 @@ func watch(ctx context.Context, c *api.Client, stdout io.Writer) error {
 		return nil
 	}
 	return sc.Err()
+}
+
+// jsonPipe is `ctl json`: stdin lines to the daemon's WebSocket, everything
+// it says to stdout, one JSON object a line.
+func jsonPipe(ctx context.Context, c *api.Client, dialect string, stdin io.Reader, stdout io.Writer) error {
+	before, err := streamIDs(ctx, c)
+	if err != nil {
+		return err
+	}
+	conn, _, err := websocket.Dial(ctx, "ws://glassagent/v1/ws?dialect="+dialect, &websocket.DialOptions{HTTPClient: c.HTTP})
+	if err != nil {
+		return fmt.Errorf("glassagent daemon: %w", err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(8 << 20)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	read := make(chan error, 1)
+	go func() {
+		for {
+			_, b, err := conn.Read(rctx)
+			if err != nil {
+				read <- err
+				return
+			}
+			stdout.Write(append(b, '\n'))
+		}
+	}()
+	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if err := conn.Write(ctx, websocket.MessageText, []byte(line)); err != nil {
+			return fmt.Errorf("glassagent daemon: %w", err)
+		}
+	}
+	// stdin closed: wait for the streams this session started to stop
+	// (their last events are printed as they come).
+	for {
+		now, err := streamIDs(ctx, c)
+		if err != nil {
+			return err
+		}
+		mine := false
+		for id := range now {
+			mine = mine || !before[id]
+		}
+		if !mine {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-read:
+			return fmt.Errorf("glassagent daemon: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the last events are in flight
+	conn.Close(websocket.StatusNormalClosure, "")
+	stop()
+	<-read
+	return nil
+}
+
+func streamIDs(ctx context.Context, c *api.Client) (map[string]bool, error) {
+	var out struct {
+		Streams []control.Info `json:"streams"`
+	}
+	if err := c.Do(ctx, http.MethodGet, "/v1/streams", nil, &out); err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	for _, s := range out.Streams {
+		ids[s.StreamID] = true
+	}
+	return ids, nil
 }

@@ -37,7 +37,7 @@ func ffmpegSRTListener(t *testing.T, port int, query string) (string, *mediatest
 
 func runCmd(ctx context.Context, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr)
+	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 

@@ -15,7 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/glassagent/glassagent/control"
+	"github.com/glassagent/glassagent/control/cloud"
 	"github.com/glassagent/glassagent/media"
 )
 
@@ -79,6 +82,17 @@ func Handler(m Manager) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"streamId": r.PathValue("id"), "bitrate": req.Bitrate})
 	})
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) { serveEvents(w, r, m) })
+	// The cloud protocol (docs/control-protocol.md, both dialects) over a
+	// WebSocket on the local socket: what `glassagent ctl json` and BLE or
+	// serial bridges on the device speak.
+	mux.HandleFunc("GET /v1/ws", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return // Accept has answered
+		}
+		defer conn.CloseNow()
+		cloud.ServeConn(r.Context(), conn, m, r.URL.Query().Get("dialect"))
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})

@@ -113,10 +113,27 @@ func (c *Client) session(ctx context.Context, events <-chan control.Event) error
 		return media.Errorf(media.CodeConnectFailed, "cloud: %v", err)
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(readLimit)
 	if c.cfg.OnState != nil {
 		c.cfg.OnState("connected", nil)
 	}
+	return c.serve(ctx, conn, events)
+}
+
+// ServeConn speaks the protocol on a connection someone else accepted (the
+// local API's WebSocket, for `glassagent ctl json`), until it closes or ctx
+// ends. Streams started there are cloud-style: under the keep-alive
+// watchdog.
+func ServeConn(ctx context.Context, conn *websocket.Conn, m Manager, dialect string) error {
+	c := New(Config{Dialect: dialect}, m)
+	events, unsub := m.Subscribe()
+	defer unsub()
+	return c.serve(ctx, conn, events)
+}
+
+// serve runs one connection: the state first, then commands in and events
+// out, until the connection ends.
+func (c *Client) serve(ctx context.Context, conn *websocket.Conn, events <-chan control.Event) error {
+	conn.SetReadLimit(readLimit)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wmu sync.Mutex

@@ -34,6 +34,13 @@ type File struct {
 	Log       Log       `yaml:"log"`
 	TLS       TLS       `yaml:"tls"`
 	WHIP      WHIP      `yaml:"whip"`
+	Battery   Battery   `yaml:"battery"`
+}
+
+// Battery is the low-battery refusal.
+type Battery struct {
+	MinLevel int    `yaml:"minLevel"` // percent; 0 turns the check off
+	Path     string `yaml:"path"`     // the power_supply class directory
 }
 
 // Devices picks the hardware.
@@ -126,6 +133,7 @@ func Defaults() File {
 		Reconnect: Reconnect{Initial: "500ms", Max: "30s", GiveUp: "5m"},
 		Sounds:    Sounds{Enabled: true},
 		Log:       Log{Level: "info"},
+		Battery:   Battery{MinLevel: d.MinBattery, Path: control.DefaultPowerSupplyDir},
 	}
 }
 
@@ -273,6 +281,9 @@ func (f *File) validate() error {
 			return bad(path, "%s: %v", file, errors.Unwrap(err))
 		}
 	}
+	if f.Battery.MinLevel < 0 || f.Battery.MinLevel > 100 {
+		return bad("$.battery.minLevel", "%d: must be 0 (no check) to 100", f.Battery.MinLevel)
+	}
 	if f.API.Socket == "" {
 		return bad("$.api.socket", "must be a path")
 	}
@@ -324,6 +335,7 @@ func (f File) Manager() (control.Config, error) {
 	c.BackoffInitial, c.BackoffMax, c.GiveUpAfter = f.Reconnect.Initial.D(), f.Reconnect.Max.D(), f.Reconnect.GiveUp.D()
 	c.Publish.CAFile = f.TLS.CAFile
 	c.NoSound = !f.Sounds.Enabled
+	c.MinBattery, c.PowerSupplyDir = f.Battery.MinLevel, f.Battery.Path
 	tok, err := Secret(f.WHIP.TokenFile)
 	if err != nil {
 		return c, err

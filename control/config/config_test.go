@@ -59,6 +59,7 @@ func TestBadFiles(t *testing.T) {
 		{"api:\n  mode: rw\n", `g.yaml:2: api.mode: "rw": must be an octal mode`},
 		{"log:\n  level: loud\n", `g.yaml:2: log.level: "loud": must be one of debug, info, warn, error`},
 		{"devices:\n  encoder: gpu\n", `g.yaml:2: devices.encoder: "gpu": must be one of auto, hw, sw`},
+		{"battery:\n  minLevel: 120\n", "g.yaml:2: battery.minLevel: 120: must be 0 (no check) to 100"},
 	}
 	for _, c := range cases {
 		_, err := Parse("g.yaml", []byte(c.src), nil)
