@@ -73,7 +73,9 @@ func TestCtlJSONMentra(t *testing.T) {
 	out := &syncBuffer{}
 	var errOut bytes.Buffer
 	ctlDone := make(chan int, 1)
-	go func() { ctlDone <- run(context.Background(), []string{"ctl", "--socket", sock, "json"}, inR, out, &errOut) }()
+	go func() {
+		ctlDone <- run(context.Background(), []string{"ctl", "--socket", sock, "json"}, inR, out, &errOut)
+	}()
 	fmt.Fprintf(inW, `{"type":"start_rtmp_stream","rtmpUrl":"%s","appId":"com.bridge","streamId":"b1","video":{"width":320,"height":240,"fps":15,"bitrate":500}}`+"\n", url)
 	waitOutput(t, out, `"status":"streaming"`, 15*time.Second)
 	fmt.Fprintln(inW, `{"type":"keep_rtmp_stream_alive","streamId":"b1","ackId":"k1"}`)
