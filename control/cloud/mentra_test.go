@@ -1,12 +1,14 @@
 package cloud
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/glassagent/glassagent/control"
 	"github.com/glassagent/glassagent/media/mediatest"
 )
 
@@ -134,4 +136,34 @@ func TestMentraReconnected(t *testing.T) {
 	cloud.expect(15*time.Second, func(m map[string]any) bool { return m["status"] == "reconnecting" })
 	listen()
 	cloud.expect(30*time.Second, func(m map[string]any) bool { return m["status"] == "reconnected" && m["streamId"] == "r1" })
+}
+
+func FuzzMentra(f *testing.F) {
+	f.Add(`{"type":"stop_rtmp_stream","appId":"a","streamId":"s"}`)
+	f.Add(`{"type":"keep_rtmp_stream_alive","streamId":"s","ackId":"k"}`)
+	f.Add(`{"type":"get_rtmp_status"}`)
+	f.Add(`{"type":"start_rtmp_stream","rtmpUrl":"rtmp://h/a/k?x","video":{"fps":"30"}}`)
+	f.Add(`{"type":"start_rtmp_stream","appId":"a","video":{"width":-1,"bitrate":1e99}}`)
+	m := control.NewManager(control.Defaults(), control.Publishers())
+	defer m.Close()
+	d := newMentra()
+	f.Fuzz(func(t *testing.T, msg string) {
+		var env Message
+		if json.Unmarshal([]byte(msg), &env) != nil || !isMentra(env.Type) {
+			return
+		}
+		if env.Type == "start_rtmp_stream" && strings.Contains(msg, "://") {
+			return // a valid start would open devices; the decoding before it is what is fuzzed
+		}
+		reply := d.handle(m, env.Type, []byte(msg))
+		if reply == nil && env.Type != "stop_rtmp_stream" {
+			t.Fatalf("%q: no reply", msg)
+		}
+		if b, err := json.Marshal(reply); err != nil || (reply != nil && !strings.Contains(string(b), `"type":`)) {
+			t.Fatalf("%q: reply %s %v", msg, b, err)
+		}
+		if len(m.List()) != 0 {
+			t.Fatalf("%q started a stream", msg)
+		}
+	})
 }

@@ -351,3 +351,21 @@ func BenchmarkStartToFirstKeyframe(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-first-keyframe")
 }
+
+// TestConnectionLost: the far end goes away mid-stream; Run ends with
+// connection_lost instead of sending into the void.
+func TestConnectionLost(t *testing.T) {
+	e := whiptest.New(t)
+	s := newSource(t, 30*time.Second)
+	p := newPub(t, e.URL(), publish.Config{})
+	go func() {
+		time.Sleep(2 * time.Second)
+		e.Close()
+	}()
+	start := time.Now()
+	err := s.run(t, p, nil)
+	if !errors.Is(err, media.ErrCode(media.CodeConnectionLost)) {
+		t.Fatalf("peer gone: %v, want connection_lost", err)
+	}
+	t.Logf("noticed after %v", time.Since(start)-2*time.Second)
+}
