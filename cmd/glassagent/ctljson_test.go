@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -50,19 +49,14 @@ func waitOutput(t *testing.T, out *syncBuffer, want string, d time.Duration) {
 func TestCtlJSONMentra(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	ctx, cancel := context.WithCancel(context.Background())
-	var dlog bytes.Buffer
+	dlog := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, []string{"--socket", sock}, &dlog, &dlog) }()
+	go func() { done <- runDaemon(ctx, []string{"--socket", sock}, dlog, dlog) }()
 	defer func() {
 		cancel()
 		<-done
 	}()
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitDaemon(t, sock)
 	port := mediatest.FreeTCPPort(t)
 	rec := filepath.Join(t.TempDir(), "rx.flv")
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/bridge-key-42", port)

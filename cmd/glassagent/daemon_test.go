@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,23 +11,32 @@ import (
 	"time"
 
 	"github.com/glassagent/glassagent/control"
+	"github.com/glassagent/glassagent/control/api"
 	"github.com/glassagent/glassagent/media/mediatest"
 )
+
+// waitDaemon waits until the daemon answers on its socket.
+func waitDaemon(t *testing.T, sock string) {
+	t.Helper()
+	c := api.NewClient(sock)
+	deadline := time.Now().Add(20 * time.Second)
+	for c.Do(context.Background(), "GET", "/v1/streams", nil, nil) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon did not answer within 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // TestDaemonAndCtl runs `glassagent run` and drives it with `glassagent
 // ctl`, as a person on the device would, then stops it as systemd does.
 func TestDaemonAndCtl(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	ctx, cancel := context.WithCancel(context.Background())
-	var dout, derr bytes.Buffer
+	derr := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, []string{"--socket", sock}, &dout, &derr) }()
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	go func() { done <- runDaemon(ctx, []string{"--socket", sock}, derr, derr) }()
+	waitDaemon(t, sock)
 	ctl := func(args ...string) (int, string) {
 		code, stdout, stderr := runCmd(context.Background(), append([]string{"ctl", "--socket", sock}, args...)...)
 		return code, stdout + stderr

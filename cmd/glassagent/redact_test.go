@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,15 +32,10 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs bytes.Buffer
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, []string{"--socket", sock}, &logs, &logs) }()
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	go func() { done <- runDaemon(ctx, []string{"--socket", sock}, logs, logs) }()
+	waitDaemon(t, sock)
 	c := api.NewClient(sock)
 	var seen strings.Builder
 	for _, u := range urls {

@@ -1,11 +1,10 @@
 package srt
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
-	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 
 	"github.com/glassagent/glassagent/media"
 )
@@ -14,33 +13,32 @@ import (
 // the DTS, and AAC's priming frame is stamped before the first picture.
 const tsOffset = 2 * 90000
 
-// muxer turns access units into MPEG-TS (mediacommon's writer) and cuts the
-// TS packets into SRT messages of payload bytes.
+// muxer turns access units into MPEG-TS (tsMuxer) and cuts the TS packets
+// into SRT messages of payload bytes.
 type muxer struct {
-	w       *mpegts.Writer
-	vt, at  *mpegts.Track
-	video   media.VideoParams
-	out     *messageWriter
-	started bool
-	t0      time.Duration // PTS of the first IDR: time zero on the wire
-	lastDTS int64
-	nalus   [][]byte // reused when SPS/PPS have to be prepended
+	ts         tsMuxer
+	video      media.VideoParams
+	out        *messageWriter
+	started    bool
+	t0         time.Duration // PTS of the first IDR: time zero on the wire
+	nalus      [][]byte      // reused when SPS/PPS have to be prepended
+	frameTicks int64         // one AAC frame in 90 kHz ticks
 }
 
 func newMuxer(v media.VideoParams, a media.AudioParams, payload int, send func([]byte) error) (*muxer, error) {
-	var asc mpeg4audio.AudioSpecificConfig
-	if err := asc.Unmarshal(a.Config); err != nil {
-		return nil, err
+	conf, ok := parseASC(a.Config)
+	if !ok {
+		return nil, fmt.Errorf("AAC AudioSpecificConfig % x is not one ADTS can carry", a.Config)
 	}
 	m := &muxer{
-		vt:    &mpegts.Track{Codec: &mpegts.CodecH264{}},
-		at:    &mpegts.Track{Codec: &mpegts.CodecMPEG4Audio{Config: asc}},
-		video: v,
-		out:   &messageWriter{payload: payload, send: send, buf: make([]byte, 0, payload)},
+		video:      v,
+		out:        &messageWriter{payload: payload, send: send, buf: make([]byte, 0, payload)},
+		frameTicks: int64(max(a.FrameSamples, 1024)) * 90000 / int64(max(a.SampleRate, 1)),
 	}
-	m.w = &mpegts.Writer{W: m.out, Tracks: []*mpegts.Track{m.vt, m.at}}
-	if err := m.w.Initialize(); err != nil {
-		return nil, err
+	m.ts.aacConf = conf
+	m.ts.out = func(pkt []byte) error {
+		_, err := m.out.Write(pkt)
+		return err
 	}
 	return m, nil
 }
@@ -69,14 +67,12 @@ func (m *muxer) write(au *media.AccessUnit, flush bool) error {
 			m.nalus = append(m.nalus[:0], m.video.SPS, m.video.PPS)
 			nalus = append(m.nalus, nalus...)
 		}
-		dts := ticks(au.DTS-m.t0) + tsOffset
-		m.lastDTS = dts
-		err = m.w.WriteH264(m.vt, ticks(au.PTS-m.t0)+tsOffset, dts, nalus)
+		err = m.ts.writeVideo(ticks(au.PTS-m.t0)+tsOffset, ticks(au.DTS-m.t0)+tsOffset, au.Key, nalus)
 	case media.CodecAAC:
 		if au.PTS < m.t0-time.Second {
 			return nil // stale audio from before the stream started
 		}
-		err = m.w.WriteMPEG4Audio(m.at, ticks(au.PTS-m.t0)+tsOffset, au.NALUs)
+		err = m.ts.writeAudio(ticks(au.PTS-m.t0)+tsOffset, au.NALUs, m.frameTicks)
 	default:
 		return nil
 	}
