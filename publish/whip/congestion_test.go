@@ -150,3 +150,42 @@ func (b *bitrateLog) last() int {
 	}
 	return b.bps[len(b.bps)-1]
 }
+
+// TestPLIKeyframesReceived: with a real encoder whose scheduled keyframes
+// are ten seconds apart, the endpoint's PLIs (one a second) bring keyframes
+// it can count.
+func TestPLIKeyframesReceived(t *testing.T) {
+	if !encode.SoftwareH264Available {
+		t.Skip("needs the software H.264 encoder (cgo)")
+	}
+	e := whiptest.New(t)
+	e.SendPLI.Store(true)
+	cfg, err := pipeline.Open(pipeline.Spec{
+		Camera: "test", Mic: "test", Width: 320, Height: 240, FPS: 15, Bitrate: 300_000, GOP: 150,
+		AudioCodec: media.CodecOpus, SampleRate: 48000, Channels: 1, AudioBitrate: 32_000, Encoder: "sw",
+	}, media.NewClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := pipeline.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.Stop()
+	p := newPub(t, e.URL(), publish.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pl.Publish(ctx, p, nil) }()
+	time.Sleep(5 * time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	frames, keys, _, _ := e.Snapshot()
+	t.Logf("%d frames, %d keyframes, %d PLIs", frames, keys, p.KeyframeRequests())
+	// One keyframe at the start; with a 10 s GOP every other one was asked
+	// for by a PLI.
+	if keys < 3 || p.KeyframeRequests() == 0 {
+		t.Errorf("%d keyframes in 5 s with PLIs every second and a 10 s GOP (requests %d)", keys, p.KeyframeRequests())
+	}
+}
