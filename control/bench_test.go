@@ -25,6 +25,13 @@ func newFirstPacketListener(b *testing.B) *firstPacketListener {
 		b.Fatal(err)
 	}
 	l := &firstPacketListener{ln: ln, first: make(chan time.Time, 64)}
+	l.serve()
+	return l
+}
+
+// serve accepts publishers and reports each one's first payload.
+func (l *firstPacketListener) serve() {
+	ln := l.ln
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -54,7 +61,6 @@ func newFirstPacketListener(b *testing.B) *firstPacketListener {
 			}()
 		}
 	}()
-	return l
 }
 
 func (l *firstPacketListener) close() {
@@ -101,4 +107,48 @@ func BenchmarkStartToFirstPacket(b *testing.B) {
 	b.ReportMetric(float64(percentile(starts, 50).Milliseconds()), "start-p50-ms")
 	b.ReportMetric(float64(percentile(starts, 90).Milliseconds()), "start-p90-ms")
 	b.ReportMetric(float64(percentile(stops, 50).Milliseconds()), "stop-p50-ms")
+}
+
+// BenchmarkReconnect: the receiver goes away and comes back; time from its
+// return to the first packet of the new connection (which starts on a
+// keyframe), with the backoff at 200 ms.
+func BenchmarkReconnect(b *testing.B) {
+	l := newFirstPacketListener(b)
+	addr := l.ln.Addr().String()
+	cfg := testConfig()
+	cfg.BackoffInitial, cfg.BackoffMax = 200*time.Millisecond, 200*time.Millisecond
+	m := NewManager(cfg, Publishers())
+	defer m.Close()
+	ch, unsub := m.Subscribe()
+	defer unsub()
+	info, err := m.Start(StartRequest{URL: "srt://" + addr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-l.first
+	var back []time.Duration
+	for i := 0; i < b.N; i++ {
+		l.close()
+		for e := range ch {
+			if e.Status == StatusReconnecting {
+				break
+			}
+		}
+		ln, err := srt.Listen("srt", addr, srt.DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		l = &firstPacketListener{ln: ln, first: make(chan time.Time, 64)}
+		l.serve()
+		t0 := time.Now()
+		select {
+		case t1 := <-l.first:
+			back = append(back, t1.Sub(t0))
+		case <-time.After(20 * time.Second):
+			b.Fatal("no packet after the receiver came back")
+		}
+	}
+	m.Stop(info.StreamID, "")
+	l.close()
+	b.ReportMetric(float64(percentile(back, 50).Milliseconds()), "back-to-first-packet-p50-ms")
 }

@@ -307,8 +307,12 @@ func TestConcurrentClients(t *testing.T) {
 	ev, stop := record(m)
 	fdsBefore := countFDs(t)
 	var wg sync.WaitGroup
-	deadline := time.Now().Add(8 * time.Second)
-	for c := 0; c < 20; c++ {
+	clients, run := 50, 20*time.Second
+	if testing.Short() {
+		clients, run = 20, 5*time.Second
+	}
+	deadline := time.Now().Add(run)
+	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
