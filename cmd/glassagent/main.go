@@ -34,6 +34,7 @@ Usage:
   glassagent demo [flags]         run the whole pipeline into an embedded SRT receiver
   glassagent run [flags]          the daemon: stream manager behind the local API socket
   glassagent ctl COMMAND          talk to the daemon (start, stop, status, watch, keepalive, bitrate)
+  glassagent probe                list cameras, microphones, speakers, encoders
   glassagent version              print version and compiled-in encoders
 
 Run "glassagent COMMAND -h" for a command's flags.
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runCtl(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
+	case "probe":
+		err = runProbe(args[1:], stdout)
 	case "version":
 		err = runVersion(args[1:], stdout)
 	case "help", "-h", "--help":

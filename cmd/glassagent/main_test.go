@@ -255,6 +255,18 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+func TestProbe(t *testing.T) {
+	code, stdout, stderr := runCmd(context.Background(), "probe")
+	if code != 0 {
+		t.Fatalf("probe: %d %s", code, stderr)
+	}
+	for _, want := range []string{"Cameras:", "Microphones:", "Speakers:", "H.264 encoders:", "Automatic selection:", "camera: ", "encoder: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("probe output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	code, stdout, _ := runCmd(context.Background(), "version")
 	if code != 0 || !strings.Contains(stdout, "glassagent") || !strings.Contains(stdout, "AAC") {
