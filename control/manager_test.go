@@ -17,10 +17,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// gosrt v0.10.0 leaks these after a failed dial (NOTES.md).
-		goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func1"),
-		goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func3"))
+	goleak.VerifyTestMain(m, mediatest.KnownLeaks()...)
 }
 
 func testConfig() Config {

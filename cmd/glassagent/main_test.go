@@ -18,11 +18,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// gosrt v0.10.0's Dial leaves two goroutines blocked after a failed
-	// handshake (see NOTES.md); everything else must be gone.
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func1"),
-		goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func3"))
+	goleak.VerifyTestMain(m, mediatest.KnownLeaks()...)
 }
 
 // ffmpegSRTListener starts ffmpeg as an SRT listener recording to a .ts file.

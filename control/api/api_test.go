@@ -21,7 +21,7 @@ import (
 	"github.com/glassagent/glassagent/media/mediatest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, mediatest.KnownLeaks()...) }
 
 func testManager(t *testing.T) *control.Manager {
 	cfg := control.Defaults()

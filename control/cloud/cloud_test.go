@@ -18,7 +18,7 @@ import (
 	"github.com/glassagent/glassagent/media/mediatest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, mediatest.KnownLeaks()...) }
 
 // fakeCloud is a WebSocket server written in the test: it accepts the
 // device, checks the token, and lets the test send commands and read

@@ -17,15 +17,7 @@ import (
 	"github.com/glassagent/glassagent/publish"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, gosrtDialLeaks...) }
-
-// gosrtDialLeaks are goroutines gosrt v0.10.0's Dial leaves blocked after a
-// failed handshake (its reader and its timeout timer send on channels nobody
-// reads any more). They are the library's, not ours; see NOTES.md.
-var gosrtDialLeaks = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func1"),
-	goleak.IgnoreTopFunction("github.com/datarhei/gosrt.Dial.func3"),
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, mediatest.KnownLeaks()...) }
 
 func newPublisher(t *testing.T, raw string) *Publisher {
 	t.Helper()
