@@ -27,6 +27,10 @@ type Manager struct {
 	subs   map[chan Event]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	// watchdog progress (Healthy)
+	lastFrames   uint64
+	lastProgress time.Time
 }
 
 // NewManager makes a manager; Close stops its streams.
@@ -237,6 +241,37 @@ func (m *Manager) List() []Info {
 		return []Info{}
 	}
 	return []Info{m.cur.infoLocked()}
+}
+
+// Healthy reports whether the manager answers and an active stream's
+// encoder is making progress: what the systemd watchdog pings on, so a
+// stuck pipeline gets the service restarted.
+func (m *Manager) Healthy(stall time.Duration) error {
+	m.mu.Lock()
+	s := m.cur
+	var pl *pipeline.Pipeline
+	active := false
+	if s != nil {
+		pl, active = s.pl, s.status == StatusActive
+	}
+	m.mu.Unlock()
+	if pl == nil || !active {
+		return nil
+	}
+	frames := pl.Stats().FramesEncoded
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if frames != m.lastFrames {
+		m.lastFrames, m.lastProgress = frames, time.Now()
+		return nil
+	}
+	if m.lastProgress.IsZero() {
+		m.lastProgress = time.Now()
+	}
+	if time.Since(m.lastProgress) > stall {
+		return fmt.Errorf("stream %s has encoded no frame for %v", s.id, time.Since(m.lastProgress).Round(time.Second))
+	}
+	return nil
 }
 
 // Close stops every stream and waits for them.

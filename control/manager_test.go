@@ -363,3 +363,25 @@ func countFDs(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+func TestHealthy(t *testing.T) {
+	rx := startReceiver(t, 0)
+	m := NewManager(testConfig(), Publishers())
+	defer m.Close()
+	if err := m.Healthy(time.Second); err != nil {
+		t.Fatalf("idle manager unhealthy: %v", err)
+	}
+	ev, stop := record(m)
+	defer stop()
+	s, err := m.Start(StartRequest{URL: rx.url()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.waitFor(t, s.StreamID, StatusActive, 10*time.Second)
+	for i := 0; i < 3; i++ {
+		if err := m.Healthy(2 * time.Second); err != nil {
+			t.Fatalf("streaming manager unhealthy: %v", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

@@ -90,6 +90,9 @@ func TestDaemonAndCtl(t *testing.T) {
 		t.Fatal("daemon did not stop within 15 s of SIGTERM")
 	}
 	logs := derr.String()
+	if !strings.Contains(logs, "devices probed") {
+		t.Errorf("no device probe before READY in the log:\n%s", logs)
+	}
 	if !strings.Contains(logs, "stream stopped") {
 		t.Errorf("no 'stream stopped' in the daemon log:\n%s", logs)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -12,11 +13,13 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/glassagent/glassagent/capture"
 	"github.com/glassagent/glassagent/control"
 	"github.com/glassagent/glassagent/control/api"
 	"github.com/glassagent/glassagent/control/cloud"
 	"github.com/glassagent/glassagent/control/config"
 	"github.com/glassagent/glassagent/control/service"
+	"github.com/glassagent/glassagent/encode"
 	"github.com/glassagent/glassagent/publish"
 )
 
@@ -109,12 +112,16 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	watchdog := make(chan error, 1)
 	go func() {
 		watchdog <- notify.RunWatchdog(ctx, func() error {
-			// The manager answers: its lock is not held by a stuck call.
-			done := make(chan struct{})
-			go func() { m.List(); close(done) }()
+			// The manager answers (its lock is not held by a stuck call)
+			// and an active stream's encoder makes progress.
+			res := make(chan error, 1)
+			go func() { res <- m.Healthy(10 * time.Second) }()
 			select {
-			case <-done:
-				return nil
+			case err := <-res:
+				if err != nil {
+					log.Error("unhealthy: no watchdog ping", zap.Error(err))
+				}
+				return err
 			case <-time.After(5 * time.Second):
 				return errors.New("stream manager stuck")
 			}
@@ -132,7 +139,14 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		close(cloudDone)
 	}
-	notify.Ready("listening on " + *socket)
+	// Probe the devices before saying READY, so `systemctl status` and the
+	// journal show what this device has from the start.
+	cams, _ := capture.Cameras()
+	encs, _ := encode.HardwareEncoders()
+	sound := capture.SoundDevices()
+	log.Info("devices probed", zap.Int("cameras", len(cams)), zap.Int("soundDevices", len(sound)),
+		zap.Int("hardwareEncoders", len(encs)), zap.Bool("softwareEncoder", encode.SoftwareH264Available))
+	notify.Ready(fmt.Sprintf("listening on %s; %d cameras, %d sound devices, %d hardware encoders", *socket, len(cams), len(sound), len(encs)))
 	log.Info("glassagent running", zap.String("socket", *socket), zap.String("camera", cfg.Camera), zap.String("mic", cfg.Mic))
 	var serveErr error
 	select {
