@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: all build demo test deps vet bench cross clean
+.PHONY: all build demo test test-vm deps vet bench cross clean
 
 all: build
 
@@ -18,6 +18,11 @@ demo:
 test: deps vet
 	$(GO) test -race -timeout 14m $(PKGS)
 	./scripts/test-cross.sh
+	./scripts/vm/run.sh
+
+# Device code against real kernel drivers (vivid, snd-aloop) in a QEMU guest.
+test-vm:
+	./scripts/vm/run.sh
 
 deps:
 	./scripts/test-deps.sh

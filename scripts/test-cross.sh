@@ -53,4 +53,12 @@ for a in arm64:qemu-aarch64-static arm:qemu-arm-static; do
     fail=1
   }
 done
-[ "$fail" = 0 ] && echo "test-cross: 6 passed, 0 failed" || { echo "test-cross: failed" >&2; exit 1; }
+# The cgo variant with the openh264 fallback, cross-compiled with Debian's
+# toolchain (installed by cross-build.sh when missing): arm64.
+scripts/cross-build.sh --cgo --out "$out" arm64
+check "$out/glassagent-linux-arm64-openh264" "ARM aarch64" "statically linked"
+qemu-aarch64-static "$out/glassagent-linux-arm64-openh264" version | grep -q "software: yes (openh264)" || {
+  echo "test-cross: the cgo arm64 build has no openh264" >&2
+  fail=1
+}
+[ "$fail" = 0 ] && echo "test-cross: 7 passed, 0 failed" || { echo "test-cross: failed" >&2; exit 1; }

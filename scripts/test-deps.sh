@@ -13,6 +13,7 @@ pkgs=(
   time              # /usr/bin/time for scripts/bench-compare.sh
   qemu-user-static  # runs the cross-built arm binaries (scripts/test-cross.sh)
   systemd           # systemd-analyze verify on configs/glassagent.service
+  qemu-system-x86 kmod cpio xz-utils  # the kernel-driver tests in a VM (scripts/vm)
 )
 if [ "$#" -gt 0 ]; then pkgs+=("$@"); fi
 
