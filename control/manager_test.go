@@ -45,7 +45,7 @@ func startReceiver(t *testing.T, port int) *receiver {
 	}
 	r := &receiver{port: port, file: filepath.Join(t.TempDir(), fmt.Sprintf("rx-%d.ts", time.Now().UnixNano()))}
 	r.proc = mediatest.StartTo(t, r.file, "srt-live-transmit", "-q", fmt.Sprintf("srt://:%d?mode=listener", port), "file://con")
-	time.Sleep(200 * time.Millisecond)
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 	return r
 }
 

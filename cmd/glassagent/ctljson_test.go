@@ -61,7 +61,7 @@ func TestCtlJSONMentra(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rx.flv")
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/bridge-key-42", port)
 	rx := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-c", "copy", rec)
-	time.Sleep(500 * time.Millisecond)
+	mediatest.WaitTCPListen(t, port, 20*time.Second)
 
 	inR, inW := io.Pipe()
 	out := &syncBuffer{}

@@ -44,7 +44,7 @@ func TestDaemonAndCtl(t *testing.T) {
 	port := mediatest.FreeUDPPort(t)
 	rx := filepath.Join(t.TempDir(), "rx.ts")
 	mediatest.StartTo(t, rx, "srt-live-transmit", "-q", fmt.Sprintf("srt://:%d?mode=listener&passphrase=daemon-secret-1", port), "file://con")
-	time.Sleep(200 * time.Millisecond)
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 
 	code, out := ctl("start", fmt.Sprintf("srt://127.0.0.1:%d?passphrase=daemon-secret-1", port), "--size", "320x240", "--fps", "15", "--bitrate", "300k", "--holder", "app.test")
 	if code != 0 {

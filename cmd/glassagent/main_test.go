@@ -27,7 +27,7 @@ func ffmpegSRTListener(t *testing.T, port int, query string) (string, *mediatest
 	out := filepath.Join(t.TempDir(), "rx.ts")
 	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "mpegts",
 		"-i", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener%s", port, query), "-c", "copy", "-f", "mpegts", out)
-	time.Sleep(300 * time.Millisecond) // let it bind; the caller retries the handshake anyway
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 	return out, p
 }
 
@@ -95,7 +95,7 @@ func TestStreamRTMPToFFmpeg(t *testing.T) {
 	const key = "sk-live-0123456789abcdef"
 	rx := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1",
 		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, key), "-c", "copy", out)
-	time.Sleep(500 * time.Millisecond)
+	mediatest.WaitTCPListen(t, port, 20*time.Second)
 	code, stdout, stderr := runCmd(context.Background(), "stream", fmt.Sprintf("rtmp://127.0.0.1:%d/live/%s", port, key),
 		"--size", "320x240", "--fps", "20", "--bitrate", "400k", "--duration", "3s")
 	if code != 0 {

@@ -143,7 +143,7 @@ func TestSocketAndEvents(t *testing.T) {
 	port := mediatest.FreeUDPPort(t)
 	rx := filepath.Join(t.TempDir(), "rx.ts")
 	mediatest.StartTo(t, rx, "srt-live-transmit", "-q", fmt.Sprintf("srt://:%d?mode=listener", port), "file://con")
-	time.Sleep(200 * time.Millisecond)
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 
 	evCtx, stopEvents := context.WithCancel(ctx)
 	defer stopEvents()

@@ -129,7 +129,7 @@ func runClient(t *testing.T, c *fakeCloud, m *control.Manager) context.CancelFun
 func srtReceiver(t *testing.T) string {
 	port := mediatest.FreeUDPPort(t)
 	mediatest.StartTo(t, t.TempDir()+"/rx.ts", "srt-live-transmit", "-q", fmt.Sprintf("srt://:%d?mode=listener", port), "file://con")
-	time.Sleep(200 * time.Millisecond)
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 	return fmt.Sprintf("srt://127.0.0.1:%d", port)
 }
 

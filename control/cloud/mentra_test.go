@@ -18,7 +18,7 @@ func ffmpegRTMP(t *testing.T) (string, *mediatest.Process) {
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/mentra-key-123", port)
 	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url,
 		"-c", "copy", filepath.Join(t.TempDir(), "rx.flv"))
-	time.Sleep(500 * time.Millisecond)
+	mediatest.WaitTCPListen(t, port, 20*time.Second)
 	return url, p
 }
 
@@ -125,7 +125,7 @@ func TestMentraReconnected(t *testing.T) {
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/k-restart", port)
 	listen := func() *mediatest.Process {
 		p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-f", "null", "-")
-		time.Sleep(500 * time.Millisecond)
+		mediatest.WaitTCPListen(t, port, 20*time.Second)
 		return p
 	}
 	rx := listen()

@@ -3,10 +3,12 @@ package mediatest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -166,4 +168,57 @@ func FirstVideoFrameIsKey(t testing.TB, path string) bool {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
 	return bytes.HasPrefix(bytes.TrimSpace(out), []byte("1"))
+}
+
+// WaitTCPListen waits until something listens on the TCP port, without
+// connecting (ffmpeg -listen takes exactly one connection, so a probe would
+// use it up). It reads /proc/net/tcp{,6}.
+func WaitTCPListen(t testing.TB, port int, d time.Duration) {
+	t.Helper()
+	hexPort := fmt.Sprintf(":%04X ", port)
+	deadline := time.Now().Add(d)
+	for {
+		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				fields := strings.Fields(line)
+				// local_address is field 1, state field 3; 0A is LISTEN.
+				if len(fields) > 3 && strings.HasSuffix(fields[1]+" ", hexPort) && fields[3] == "0A" {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on TCP port %d after %v", port, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// WaitUDPBound waits until a UDP socket is bound to the port (an SRT
+// listener is up), reading /proc/net/udp{,6}.
+func WaitUDPBound(t testing.TB, port int, d time.Duration) {
+	t.Helper()
+	hexPort := fmt.Sprintf(":%04X ", port)
+	deadline := time.Now().Add(d)
+	for {
+		for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if fields := strings.Fields(line); len(fields) > 1 && strings.HasSuffix(fields[1]+" ", hexPort) {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing is bound to UDP port %d after %v", port, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -116,7 +116,7 @@ func TestPublishToFFmpeg(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "rx.flv")
 	rx := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1",
 		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/app/secret-key", port), "-c", "copy", out)
-	time.Sleep(500 * time.Millisecond) // ffmpeg -listen takes one connection: no probing
+	mediatest.WaitTCPListen(t, port, 20*time.Second) // ffmpeg -listen takes one connection: no probing
 	p := newPub(t, fmt.Sprintf("rtmp://127.0.0.1:%d/app/secret-key", port), publish.Config{})
 	if err := run(t, p, f); err != nil {
 		t.Fatal(err)
@@ -332,7 +332,7 @@ func TestServerKilled(t *testing.T) {
 	port := mediatest.FreeTCPPort(t)
 	rx := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1",
 		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/app/k", port), "-f", "null", "-")
-	time.Sleep(500 * time.Millisecond)
+	mediatest.WaitTCPListen(t, port, 20*time.Second)
 	go func() {
 		time.Sleep(2 * time.Second)
 		rx.Kill()

@@ -70,7 +70,7 @@ func ffmpegListener(t *testing.T, port int, query string) (string, *mediatest.Pr
 	out := filepath.Join(t.TempDir(), "rx.ts")
 	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "mpegts",
 		"-i", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener%s", port, query), "-c", "copy", "-f", "mpegts", out)
-	time.Sleep(300 * time.Millisecond)
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 	return out, p
 }
 
@@ -128,7 +128,7 @@ func TestPublishToSRTLiveTransmit(t *testing.T) {
 	port := mediatest.FreeUDPPort(t)
 	out := filepath.Join(t.TempDir(), "rx.ts")
 	rx := mediatest.StartTo(t, out, "srt-live-transmit", "-q", fmt.Sprintf("srt://:%d?mode=listener", port), "file://con")
-	time.Sleep(300 * time.Millisecond)
+	mediatest.WaitUDPBound(t, port, 20*time.Second)
 	p := newPublisher(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=publish:cam", port))
 	if err := publishFixture(t, p, f); err != nil {
 		t.Fatal(err)
