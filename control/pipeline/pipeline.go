@@ -66,7 +66,7 @@ type Pipeline struct {
 	seqGaps        atomic.Uint64
 	videoBytes     atomic.Uint64
 	keyframes      atomic.Uint64
-	rate           rateMeter
+	rate           media.RateMeter
 }
 
 // Start starts capture and encoding into the pipeline's queue.
@@ -143,7 +143,7 @@ func (p *Pipeline) runVideo(ctx context.Context) {
 			p.framesEncoded.Add(1)
 			n := uint64(au.Size())
 			p.videoBytes.Add(n)
-			p.rate.add(n)
+			p.rate.Add(n)
 			if au.Key {
 				p.keyframes.Add(1)
 			}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"sync"
 	"time"
 
 	"github.com/glassagent/glassagent/media"
@@ -32,7 +31,7 @@ func (s Stats) DroppedFrames() uint64 { return s.CaptureGaps + s.Queue.DroppedVi
 
 // Stats returns a snapshot.
 func (p *Pipeline) Stats() Stats {
-	frames, bytes := p.rate.rate()
+	frames, bytes := p.rate.Rate()
 	s := Stats{
 		Uptime:         time.Since(p.start),
 		FramesCaptured: p.framesCaptured.Load(),
@@ -52,45 +51,4 @@ func (p *Pipeline) Stats() Stats {
 	}
 	p.pubMu.Unlock()
 	return s
-}
-
-// rateMeter measures units and bytes per second over a sliding second, in
-// ten 100 ms buckets, without allocating.
-type rateMeter struct {
-	mu      sync.Mutex
-	buckets [10]struct {
-		slot  int64
-		n     uint64
-		bytes uint64
-	}
-}
-
-const bucketDur = 100 * time.Millisecond
-
-func (m *rateMeter) add(bytes uint64) {
-	slot := time.Now().UnixNano() / int64(bucketDur)
-	m.mu.Lock()
-	b := &m.buckets[slot%int64(len(m.buckets))]
-	if b.slot != slot {
-		b.slot, b.n, b.bytes = slot, 0, 0
-	}
-	b.n++
-	b.bytes += bytes
-	m.mu.Unlock()
-}
-
-// rate returns units/s and bytes/s over the last full second.
-func (m *rateMeter) rate() (float64, float64) {
-	now := time.Now().UnixNano() / int64(bucketDur)
-	var n, bytes uint64
-	m.mu.Lock()
-	for _, b := range m.buckets {
-		// The current bucket is partial: count the ten before it.
-		if b.slot < now && b.slot >= now-int64(len(m.buckets)) {
-			n += b.n
-			bytes += b.bytes
-		}
-	}
-	m.mu.Unlock()
-	return float64(n), float64(bytes)
 }

@@ -172,52 +172,40 @@ func FirstVideoFrameIsKey(t testing.TB, path string) bool {
 
 // WaitTCPListen waits until something listens on the TCP port, without
 // connecting (ffmpeg -listen takes exactly one connection, so a probe would
-// use it up). It reads /proc/net/tcp{,6}.
+// use it up). It reads /proc/net/tcp{,6}; 0A is the LISTEN state.
 func WaitTCPListen(t testing.TB, port int, d time.Duration) {
 	t.Helper()
-	hexPort := fmt.Sprintf(":%04X ", port)
-	deadline := time.Now().Add(d)
-	for {
-		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			for _, line := range strings.Split(string(b), "\n") {
-				fields := strings.Fields(line)
-				// local_address is field 1, state field 3; 0A is LISTEN.
-				if len(fields) > 3 && strings.HasSuffix(fields[1]+" ", hexPort) && fields[3] == "0A" {
-					return
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on TCP port %d after %v", port, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitProcNet(t, "tcp", port, d, func(state string) bool { return state == "0A" })
 }
 
 // WaitUDPBound waits until a UDP socket is bound to the port (an SRT
 // listener is up), reading /proc/net/udp{,6}.
 func WaitUDPBound(t testing.TB, port int, d time.Duration) {
 	t.Helper()
-	hexPort := fmt.Sprintf(":%04X ", port)
+	waitProcNet(t, "udp", port, d, func(string) bool { return true })
+}
+
+// waitProcNet polls /proc/net/PROTO{,6} for a socket on local port whose
+// state (hex) satisfies ok.
+func waitProcNet(t testing.TB, proto string, port int, d time.Duration, ok func(state string) bool) {
+	t.Helper()
+	hexPort := fmt.Sprintf(":%04X", port)
 	deadline := time.Now().Add(d)
 	for {
-		for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		for _, f := range []string{"/proc/net/" + proto, "/proc/net/" + proto + "6"} {
 			b, err := os.ReadFile(f)
 			if err != nil {
 				continue
 			}
 			for _, line := range strings.Split(string(b), "\n") {
-				if fields := strings.Fields(line); len(fields) > 1 && strings.HasSuffix(fields[1]+" ", hexPort) {
+				// local_address is field 1, state field 3.
+				if fields := strings.Fields(line); len(fields) > 3 && strings.HasSuffix(fields[1], hexPort) && ok(fields[3]) {
 					return
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing is bound to UDP port %d after %v", port, d)
+			t.Fatalf("nothing on %s port %d after %v", proto, port, d)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

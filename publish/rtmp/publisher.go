@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +37,7 @@ type Publisher struct {
 
 	bytes, vframes, aframes atomic.Uint64
 	writeNs, maxWriteNs     atomic.Int64
-	rate                    rateWindow
+	rate                    media.RateMeter
 }
 
 // New is the publish.Factory for rtmp:// and rtmps:// URLs.
@@ -359,7 +358,7 @@ func (w *tagWriter) write(chunkID int, ts uint32, video bool, body []byte) error
 		return err
 	}
 	w.p.bytes.Add(uint64(len(body)))
-	w.p.rate.add(uint64(len(body)))
+	w.p.rate.Add(uint64(len(body)))
 	return nil
 }
 
@@ -387,7 +386,7 @@ func (w *tagWriter) metadata(in publish.Input) error {
 func (p *Publisher) Stats() publish.Stats {
 	return publish.Stats{
 		BytesSent:    p.bytes.Load(),
-		Bitrate:      int(p.rate.bytesPerSecond() * 8),
+		Bitrate:      p.rate.Bitrate(),
 		VideoFrames:  p.vframes.Load(),
 		AudioFrames:  p.aframes.Load(),
 		WriteLatency: time.Duration(p.writeNs.Load()),
@@ -397,33 +396,3 @@ func (p *Publisher) Stats() publish.Stats {
 // MaxWriteLatency is the longest single write so far: how long the server
 // (or the network) held the pipeline's sender back.
 func (p *Publisher) MaxWriteLatency() time.Duration { return time.Duration(p.maxWriteNs.Load()) }
-
-// rateWindow measures bytes per second over the last second.
-type rateWindow struct {
-	mu      sync.Mutex
-	buckets [10]struct{ slot, bytes int64 }
-}
-
-func (r *rateWindow) add(n uint64) {
-	slot := time.Now().UnixNano() / int64(100*time.Millisecond)
-	r.mu.Lock()
-	b := &r.buckets[slot%10]
-	if b.slot != slot {
-		b.slot, b.bytes = slot, 0
-	}
-	b.bytes += int64(n)
-	r.mu.Unlock()
-}
-
-func (r *rateWindow) bytesPerSecond() float64 {
-	now := time.Now().UnixNano() / int64(100*time.Millisecond)
-	var sum int64
-	r.mu.Lock()
-	for _, b := range r.buckets {
-		if b.slot < now && b.slot >= now-10 {
-			sum += b.bytes
-		}
-	}
-	r.mu.Unlock()
-	return float64(sum)
-}

@@ -25,7 +25,7 @@ type Publisher struct {
 
 	bytes, packets, vframes, aframes atomic.Uint64
 	lastWrite                        atomic.Int64 // ns the last socket write took
-	rate                             rateWindow
+	rate                             media.RateMeter
 }
 
 // New is the publish.Factory for srt:// URLs.
@@ -133,7 +133,7 @@ func (p *Publisher) send(conn gosrt.Conn) func([]byte) error {
 		}
 		p.bytes.Add(uint64(n))
 		p.packets.Add(1)
-		p.rate.add(uint64(n))
+		p.rate.Add(uint64(n))
 		return nil
 	}
 }
@@ -191,7 +191,7 @@ func (p *Publisher) Stats() publish.Stats {
 		PacketsSent:  p.packets.Load(),
 		VideoFrames:  p.vframes.Load(),
 		AudioFrames:  p.aframes.Load(),
-		Bitrate:      int(p.rate.bytesPerSecond() * 8),
+		Bitrate:      p.rate.Bitrate(),
 		WriteLatency: time.Duration(p.lastWrite.Load()),
 	}
 	p.mu.Lock()
@@ -210,35 +210,4 @@ func (p *Publisher) Stats() publish.Stats {
 		}
 	}
 	return s
-}
-
-// rateWindow measures bytes per second over the last second in 100 ms
-// buckets, without allocating.
-type rateWindow struct {
-	mu      sync.Mutex
-	buckets [10]struct{ slot, bytes int64 }
-}
-
-func (r *rateWindow) add(n uint64) {
-	slot := time.Now().UnixNano() / int64(100*time.Millisecond)
-	r.mu.Lock()
-	b := &r.buckets[slot%10]
-	if b.slot != slot {
-		b.slot, b.bytes = slot, 0
-	}
-	b.bytes += int64(n)
-	r.mu.Unlock()
-}
-
-func (r *rateWindow) bytesPerSecond() float64 {
-	now := time.Now().UnixNano() / int64(100*time.Millisecond)
-	var sum int64
-	r.mu.Lock()
-	for _, b := range r.buckets {
-		if b.slot < now && b.slot >= now-10 {
-			sum += b.bytes
-		}
-	}
-	r.mu.Unlock()
-	return float64(sum)
 }

@@ -47,7 +47,7 @@ type Publisher struct {
 
 	bytes, vframes, aframes, keyReqs atomic.Uint64
 	target                           atomic.Int64
-	rate                             rateWindow
+	rate                             media.RateMeter
 }
 
 // New is the publish.Factory for https:// (and http://) WHIP URLs.
@@ -397,7 +397,7 @@ func (p *Publisher) send(ctx context.Context, in publish.Input, video, audio *we
 			}
 			p.vframes.Add(1)
 			p.bytes.Add(uint64(len(annexB)))
-			p.rate.add(uint64(len(annexB)))
+			p.rate.Add(uint64(len(annexB)))
 		case media.CodecOpus:
 			d := opusDur
 			if haveA && au.PTS > lastA {
@@ -409,7 +409,7 @@ func (p *Publisher) send(ctx context.Context, in publish.Input, video, audio *we
 			}
 			p.aframes.Add(1)
 			p.bytes.Add(uint64(len(au.NALUs[0])))
-			p.rate.add(uint64(len(au.NALUs[0])))
+			p.rate.Add(uint64(len(au.NALUs[0])))
 		}
 	}
 }
@@ -418,7 +418,7 @@ func (p *Publisher) send(ctx context.Context, in publish.Input, video, audio *we
 func (p *Publisher) Stats() publish.Stats {
 	s := publish.Stats{
 		BytesSent:     p.bytes.Load(),
-		Bitrate:       int(p.rate.bytesPerSecond() * 8),
+		Bitrate:       p.rate.Bitrate(),
 		TargetBitrate: int(p.target.Load()),
 		VideoFrames:   p.vframes.Load(),
 		AudioFrames:   p.aframes.Load(),
@@ -440,33 +440,3 @@ func (p *Publisher) Stats() publish.Stats {
 
 // KeyframeRequests is how many PLI/FIR the far end sent.
 func (p *Publisher) KeyframeRequests() uint64 { return p.keyReqs.Load() }
-
-// rateWindow measures bytes per second over the last second.
-type rateWindow struct {
-	mu      sync.Mutex
-	buckets [10]struct{ slot, bytes int64 }
-}
-
-func (r *rateWindow) add(n uint64) {
-	slot := time.Now().UnixNano() / int64(100*time.Millisecond)
-	r.mu.Lock()
-	b := &r.buckets[slot%10]
-	if b.slot != slot {
-		b.slot, b.bytes = slot, 0
-	}
-	b.bytes += int64(n)
-	r.mu.Unlock()
-}
-
-func (r *rateWindow) bytesPerSecond() float64 {
-	now := time.Now().UnixNano() / int64(100*time.Millisecond)
-	var sum int64
-	r.mu.Lock()
-	for _, b := range r.buckets {
-		if b.slot < now && b.slot >= now-10 {
-			sum += b.bytes
-		}
-	}
-	r.mu.Unlock()
-	return float64(sum)
-}
