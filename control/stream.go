@@ -43,7 +43,11 @@ func (s *stream) requestStop(reason media.Code) {
 }
 
 func (s *stream) infoLocked() Info {
-	return Info{StreamID: s.id, Kind: s.kind, URL: s.shown, Status: s.status, StartedAt: s.startedAt, Holders: slices.Clone(s.holders)}
+	i := Info{StreamID: s.id, Kind: s.kind, URL: s.shown, Status: s.status, StartedAt: s.startedAt, Holders: slices.Clone(s.holders)}
+	if s.status == StatusActive && s.pl != nil {
+		i.Stats = s.statsLocked()
+	}
+	return i
 }
 
 func (s *stream) eventLocked(st Status, msg string, code media.Code, stats *Stats) Event {

@@ -82,6 +82,7 @@ func Handler(m Manager) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"streamId": r.PathValue("id"), "bitrate": req.Bitrate})
 	})
 	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) { serveEvents(w, r, m) })
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { serveMetrics(w, m) })
 	// The cloud protocol (docs/control-protocol.md, both dialects) over a
 	// WebSocket on the local socket: what `glassagent ctl json` and BLE or
 	// serial bridges on the device speak.

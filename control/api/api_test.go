@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -174,6 +175,20 @@ func TestSocketAndEvents(t *testing.T) {
 	err = c.Do(ctx, "POST", "/v1/streams", control.StartRequest{URL: "srt://127.0.0.1:1", Holder: "other"}, nil)
 	if !errors.Is(err, media.ErrCode(media.CodeCameraBusy)) || !strings.Contains(err.Error(), "test") {
 		t.Errorf("second start: %v, want camera_busy naming the holder", err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a second of stats
+	mreq, _ := http.NewRequestWithContext(ctx, "GET", "http://glassagent/metrics", nil)
+	mresp, err := c.HTTP.Do(mreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	metrics := string(mb)
+	for _, want := range []string{"glassagent_streams 1", `glassagent_stream_state{stream="` + info.StreamID + `",kind="unmanaged",state="active"} 1`, "glassagent_stream_bitrate_bps{", "glassagent_stream_fps{"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
 	}
 	if err := c.Do(ctx, "POST", "/v1/streams/"+info.StreamID+"/bitrate", map[string]int{"bitrate": 500_000}, nil); err != nil {
 		t.Errorf("bitrate: %v", err)
