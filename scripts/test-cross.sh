@@ -30,7 +30,7 @@ run() { # QEMU BINARY
     return
   fi
   v=$("$1" "$2" version)
-  echo "test-cross: $(basename "$2"): $v" | head -1
+  echo "test-cross: $(basename "$2"): ${v%%$'\n'*}"
   grep -q "glassagent" <<<"$v" && grep -q "linux/arm" <<<"$v" && grep -q "software: no (built without cgo)" <<<"$v" || {
     echo "test-cross: unexpected version output from $2: $v" >&2
     fail=1
@@ -41,7 +41,10 @@ run qemu-arm-static "$out/glassagent-linux-arm"
 # probe runs on the emulated CPU (no devices here: it must say so, not fail)
 for pair in "qemu-aarch64-static glassagent-linux-arm64" "qemu-arm-static glassagent-linux-arm"; do
   set -- $pair
-  if ! "$1" "$out/$2" probe | grep -q "Automatic selection:"; then
+  # (output captured first: grep -q closing the pipe early would be a
+  # SIGPIPE failure under pipefail)
+  probe=$("$1" "$out/$2" probe) || probe=""
+  if ! grep -q "Automatic selection:" <<<"$probe"; then
     echo "test-cross: $2 probe failed" >&2
     fail=1
   fi
@@ -57,7 +60,8 @@ done
 # toolchain (installed by cross-build.sh when missing): arm64.
 scripts/cross-build.sh --cgo --out "$out" arm64
 check "$out/glassagent-linux-arm64-openh264" "ARM aarch64" "statically linked"
-qemu-aarch64-static "$out/glassagent-linux-arm64-openh264" version | grep -q "software: yes (openh264)" || {
+v=$(qemu-aarch64-static "$out/glassagent-linux-arm64-openh264" version) || v=""
+grep -q "software: yes (openh264)" <<<"$v" || {
   echo "test-cross: the cgo arm64 build has no openh264" >&2
   fail=1
 }

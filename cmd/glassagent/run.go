@@ -21,6 +21,7 @@ import (
 	"github.com/glassagent/glassagent/control/service"
 	"github.com/glassagent/glassagent/encode"
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/sounds"
 )
 
 const defaultSocket = "/run/glassagent/api.sock"
@@ -90,6 +91,15 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log := newLogger(stderr, file.Log.Level)
 	defer log.Sync()
 
+	cues, err := sounds.NewPlayer(file.Devices.Speaker)
+	if err != nil {
+		return fmt.Errorf("devices.speaker: %w", err)
+	}
+	if cues != nil {
+		cues.OnError = func(err error) { log.Warn("cue not played", zap.Error(err)) }
+		cfg.Cues = cues
+		defer cues.Wait() // the stop cue finishes before we exit
+	}
 	m := control.NewManager(cfg, control.Publishers())
 	defer m.Close()
 	ln, err := api.Listen(*socket, os.FileMode(perm))

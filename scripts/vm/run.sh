@@ -21,7 +21,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 # The kernel the distribution ships now; module ABI must match exactly.
-kver=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: linux-image-\([0-9].*\)/\1/p' | head -1)
+kver=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: linux-image-\([0-9].*\)/\1/p' | awk 'NR == 1')
 [ -n "$kver" ] || { echo "vm: cannot resolve the kernel version (apt-get update?)" >&2; exit 1; }
 cache=.cache/vm/$kver
 if [ ! -f "$cache/vmlinuz" ]; then

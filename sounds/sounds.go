@@ -1,0 +1,134 @@
+// Package sounds makes the start and stop cues and plays them on the
+// glasses' speaker, so the wearer (and people around) hear when the camera
+// starts and stops streaming.
+//
+// The cues are synthesized here rather than shipped as recordings: two
+// short chimes, rising for start and falling for stop, with smooth edges so
+// the small speaker does not click.
+package sounds
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/glassagent/glassagent/capture"
+	"github.com/glassagent/glassagent/media"
+)
+
+// Format is what the cues are made in.
+var Format = media.AudioFormat{SampleRate: 48000, Channels: 1}
+
+// Cue returns a cue's samples: start rises (660 then 880 Hz), stop falls
+// (880 then 660 Hz), 120 ms a note with a 10 ms fade in and out.
+func Cue(start bool) []int16 {
+	notes := []float64{660, 880}
+	if !start {
+		notes = []float64{880, 660}
+	}
+	const noteMs, fadeMs = 120, 10
+	n := Format.SampleRate * noteMs / 1000
+	fade := Format.SampleRate * fadeMs / 1000
+	out := make([]int16, 0, n*len(notes))
+	for _, hz := range notes {
+		for i := 0; i < n; i++ {
+			g := 1.0
+			if i < fade {
+				g = float64(i) / float64(fade)
+			} else if i > n-fade {
+				g = float64(n-i) / float64(fade)
+			}
+			out = append(out, int16(0.3*32767*g*math.Sin(2*math.Pi*hz*float64(i)/float64(Format.SampleRate))))
+		}
+	}
+	return out
+}
+
+// Output is where cues are played (an ALSA playback device).
+type Output interface {
+	Write(samples []int16) error
+	Drain() error
+	Close() error
+}
+
+// Player plays cues asynchronously on a device opened for each cue (so the
+// speaker is free between cues for anything else the glasses play). It
+// never blocks the caller: a cue that cannot play is reported to OnError
+// and dropped. Close waits for a cue still playing.
+type Player struct {
+	open    func() (Output, error)
+	OnError func(error)
+	mu      sync.Mutex
+	busy    bool
+	wg      sync.WaitGroup
+}
+
+// NewPlayer plays on the ALSA device named "hw:CARD,DEV", "default" (the
+// first playback device) or "none" (nil: no cues).
+func NewPlayer(device string) (*Player, error) {
+	if device == "none" || device == "" {
+		return nil, nil
+	}
+	card, dev := -1, -1
+	if device == "default" {
+		for _, d := range capture.SoundDevices() {
+			if !d.Capture {
+				card, dev = d.Card, d.Device
+				break
+			}
+		}
+		if card < 0 {
+			return nil, nil // no speaker on this device: nothing to play on
+		}
+	} else if _, err := fmt.Sscanf(strings.TrimPrefix(device, "hw:"), "%d,%d", &card, &dev); err != nil || !strings.HasPrefix(device, "hw:") {
+		return nil, fmt.Errorf("speaker %q: want hw:CARD,DEV, default or none", device)
+	}
+	return NewPlayerOn(func() (Output, error) { return capture.OpenALSAPlayback(card, dev, Format) }), nil
+}
+
+// NewPlayerOn plays on whatever open returns.
+func NewPlayerOn(open func() (Output, error)) *Player { return &Player{open: open} }
+
+// PlayStart plays the start cue without waiting.
+func (p *Player) PlayStart() { p.play(Cue(true)) }
+
+// PlayStop plays the stop cue without waiting.
+func (p *Player) PlayStop() { p.play(Cue(false)) }
+
+func (p *Player) play(samples []int16) {
+	p.mu.Lock()
+	if p.busy {
+		p.mu.Unlock()
+		return // a cue is playing: one at a time, never queued up
+	}
+	p.busy = true
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		defer func() {
+			p.mu.Lock()
+			p.busy = false
+			p.mu.Unlock()
+		}()
+		if err := p.playNow(samples); err != nil && p.OnError != nil {
+			p.OnError(err)
+		}
+	}()
+}
+
+func (p *Player) playNow(samples []int16) error {
+	out, err := p.open()
+	if err != nil {
+		return fmt.Errorf("cue: %w", err)
+	}
+	defer out.Close()
+	if err := out.Write(samples); err != nil {
+		return fmt.Errorf("cue: %w", err)
+	}
+	return out.Drain()
+}
+
+// Wait waits for a cue still playing (for a clean shutdown).
+func (p *Player) Wait() { p.wg.Wait() }
