@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/glassagent/glassagent/capture"
 	"github.com/glassagent/glassagent/encode"
@@ -98,27 +99,40 @@ func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
 		}
 	}()
 
-	switch s.Camera {
-	case "test":
+	switch {
+	case s.Camera == "test":
 		p, err := capture.NewPattern(capture.PatternConfig{Width: s.Width, Height: s.Height, FPS: s.FPS}, clock)
 		if err != nil {
 			return Config{}, err
 		}
 		cfg.Video = p
+	case strings.HasPrefix(s.Camera, "/dev/"):
+		c, err := capture.OpenCamera(s.Camera, s.Width, s.Height, s.FPS, clock)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Video = c
 	default:
-		return Config{}, media.Errorf(media.CodeCameraFailed, "camera %q: only the synthetic camera \"test\" is built in so far", s.Camera)
+		return Config{}, media.Errorf(media.CodeCameraFailed, "camera %q: want a V4L2 device (/dev/videoN) or \"test\"", s.Camera)
 	}
 	closers = append(closers, func() { cfg.Video.Close() })
 
-	switch s.Mic {
-	case "test", "none":
+	var card, dev int
+	switch _, err := fmt.Sscanf(s.Mic, "hw:%d,%d", &card, &dev); {
+	case s.Mic == "test", s.Mic == "none":
 		t, err := capture.NewTone(capture.ToneConfig{SampleRate: s.SampleRate, Channels: s.Channels, Silent: s.Mic == "none"}, clock)
 		if err != nil {
 			return Config{}, err
 		}
 		cfg.Audio = t
+	case err == nil:
+		m, err := capture.OpenALSAMic(card, dev, media.AudioFormat{SampleRate: s.SampleRate, Channels: s.Channels}, clock)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Audio = m
 	default:
-		return Config{}, media.Errorf(media.CodeMicFailed, "microphone %q: only \"test\" and \"none\" are built in so far", s.Mic)
+		return Config{}, media.Errorf(media.CodeMicFailed, "microphone %q: want an ALSA device (hw:CARD,DEV), \"test\" or \"none\"", s.Mic)
 	}
 	closers = append(closers, func() { cfg.Audio.Close() })
 

@@ -230,3 +230,45 @@ func TestCuesOnTheSpeaker(t *testing.T) {
 		t.Errorf("the cue was not heard (peak %d)", peak)
 	}
 }
+
+// TestVividCapture: frames from the vivid camera through our V4L2 capture
+// (MMAP streaming, YUYV converted to I420): the count, increasing
+// timestamps, and a real picture (vivid's colour bars), not a constant.
+func TestVividCapture(t *testing.T) {
+	needGuest(t)
+	for _, size := range [][2]int{{640, 360}, {320, 240}} {
+		cam, err := capture.OpenCamera("/dev/video0", size[0], size[1], 30, media.NewClock())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last time.Duration = -1
+		for i := 0; i < 10; i++ {
+			f, err := cam.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Format.Width != size[0] || f.Format.Height != size[1] {
+				t.Fatalf("frame %dx%d", f.Format.Width, f.Format.Height)
+			}
+			if f.PTS <= last {
+				t.Errorf("PTS %v after %v", f.PTS, last)
+			}
+			last = f.PTS
+			y := f.Planes[0]
+			lo, hi := 255, 0
+			for _, v := range y[:size[0]] { // the first row crosses the bars
+				lo, hi = min(lo, int(v)), max(hi, int(v))
+			}
+			if i == 9 {
+				t.Logf("%dx%d %v: first row luma %d..%d", size[0], size[1], f.Format.Pixel, lo, hi)
+				if hi-lo < 50 {
+					t.Errorf("no colour bars in the first row: luma %d..%d", lo, hi)
+				}
+			}
+			f.Release()
+		}
+		if err := cam.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
