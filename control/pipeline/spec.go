@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/glassagent/glassagent/audio"
 	"github.com/glassagent/glassagent/capture"
 	"github.com/glassagent/glassagent/encode"
 	"github.com/glassagent/glassagent/media"
@@ -158,6 +159,16 @@ func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
 	}
 	if err != nil {
 		return Config{}, fmt.Errorf("audio encoder: %w", err)
+	}
+	closers = append(closers, func() { cfg.AudioEncoder.Close() })
+	// A microphone at another rate or channel count than the stream asks
+	// for goes through the resampler.
+	if mf, ef := cfg.Audio.Format(), (media.AudioFormat{SampleRate: cfg.AudioEncoder.Params().SampleRate, Channels: cfg.AudioEncoder.Params().Channels}); mf != ef {
+		chain, err := audio.NewChain(mf, ef)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.AudioProc = chain
 	}
 	return cfg, nil
 }
