@@ -2,19 +2,16 @@ package publish
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 )
 
 // Redacted replaces secrets in a URL.
 const Redacted = "REDACTED"
 
-// secretQueryKeys are query parameters whose values are credentials.
-var secretQueryKeys = map[string]bool{
-	"passphrase": true, "password": true, "pass": true, "pwd": true,
-	"token": true, "access_token": true, "auth": true, "key": true,
-	"secret": true, "sig": true, "signature": true, "streamkey": true,
-	"stream_key": true, "bearer": true,
-}
+// secretPairs matches key=value pairs whose value is a credential, in a
+// query or a fragment, up to the next separator.
+const secretPairs = `(?i)((?:^|[&#?])(?:passphrase|password|pass|pwd|token|access_token|auth|key|secret|sig|signature|streamkey|stream_key|bearer)=)[^&#]*`
 
 // RedactURL returns rawURL with every secret replaced by Redacted: userinfo
 // passwords, credential-like query values, and for rtmp/rtmps the stream key
@@ -33,16 +30,14 @@ func RedactURL(rawURL string) string {
 			u.User = url.User(Redacted)
 		}
 	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k, vs := range q {
-			if secretQueryKeys[strings.ToLower(k)] {
-				for i := range vs {
-					vs[i] = Redacted
-				}
-			}
-		}
-		u.RawQuery = q.Encode()
+	// The query and the fragment are redacted as text, not re-encoded:
+	// an unescaped '#' inside a query (SRT's "streamid=#!::r=...") starts
+	// a fragment for Go's parser, and what follows it may hold secrets.
+	re := regexp.MustCompile(secretPairs)
+	u.RawQuery = re.ReplaceAllString(u.RawQuery, "${1}"+Redacted)
+	if u.Fragment != "" {
+		u.Fragment = re.ReplaceAllString(u.Fragment, "${1}"+Redacted)
+		u.RawFragment = ""
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "rtmp", "rtmps":
@@ -52,10 +47,9 @@ func RedactURL(rawURL string) string {
 		if i := strings.IndexByte(p, '/'); i >= 0 && i < len(p)-1 {
 			u.Path = "/" + p[:i+1] + Redacted
 			u.RawPath = ""
-			u.RawQuery = ""
+			u.RawQuery = "" // part of the key, as is a fragment
+			u.Fragment, u.RawFragment = "", ""
 		}
 	}
-	s := u.String()
-	// url.String escapes nothing in REDACTED, so the marker stays readable.
-	return s
+	return u.String()
 }

@@ -61,7 +61,15 @@ func parseURL(u *url.URL) (options, error) {
 	if u.Path != "" && u.Path != "/" {
 		return bad("path %q: SRT has no path; put the stream name in streamid=", u.Path)
 	}
-	q, err := url.ParseQuery(u.RawQuery)
+	rawQuery := u.RawQuery
+	if u.Fragment != "" || u.RawFragment != "" {
+		// "streamid=#!::r=live,m=publish&passphrase=..." is how people
+		// write it for ffmpeg, with the '#' unescaped: Go's parser takes
+		// the rest as a fragment, and the passphrase after it would be
+		// silently lost. Put it back into the query.
+		rawQuery += "#" + u.EscapedFragment()
+	}
+	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return bad("malformed query")
 	}

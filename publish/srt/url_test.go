@@ -114,3 +114,15 @@ func FuzzParseURL(f *testing.F) {
 		_ = o.config()
 	})
 }
+
+// TestParseURLHashStreamID: the ffmpeg way of writing an access-control
+// streamid, with '#' unescaped, keeps the passphrase that follows it.
+func TestParseURLHashStreamID(t *testing.T) {
+	o, err := mustParse(t, "srt://h:1?streamid=#!::r=live/cam,m=publish&passphrase=0123456789abc&latency=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.streamID != "#!::r=live/cam,m=publish" || o.passphrase != "0123456789abc" || o.latency != 200*time.Millisecond {
+		t.Errorf("parsed %+v: the part after '#' was lost", o)
+	}
+}
