@@ -102,25 +102,53 @@ func (m *Manager) spec(req StartRequest, audio media.Codec) (pipeline.Spec, erro
 	return s, s.Validate()
 }
 
-// Start starts a stream, or adds a holder to the running managed stream.
-// Everything that can be checked is checked before anything starts:
-// a bad request changes nothing.
-func (m *Manager) Start(req StartRequest) (Info, error) {
+// Check validates a start request as Start would, without touching the
+// camera: what a caller (or a fuzzer) uses to learn whether a request is
+// well formed.
+func (m *Manager) Check(req StartRequest) error {
+	_, _, _, err := m.prepare(req)
+	return err
+}
+
+// prepare checks a request and fills in its defaults: the publisher for its
+// URL (which validates the URL without connecting) and the pipeline spec.
+// It reads only what never changes after NewManager, so it runs unlocked.
+func (m *Manager) prepare(req StartRequest) (StartRequest, publish.Publisher, pipeline.Spec, error) {
 	switch req.Kind {
 	case Unmanaged, Managed:
 	case "":
 		req.Kind = Unmanaged
 	default:
-		return Info{}, media.Errorf(media.CodeInvalidConfig, "kind %q: must be managed or unmanaged", req.Kind)
+		return req, nil, pipeline.Spec{}, media.Errorf(media.CodeInvalidConfig, "kind %q: must be managed or unmanaged", req.Kind)
 	}
 	if req.Holder == "" {
 		req.Holder = "local"
 	}
 	if len(req.Holder) > 128 {
-		return Info{}, media.Errorf(media.CodeInvalidConfig, "holder is %d characters, at most 128", len(req.Holder))
+		return req, nil, pipeline.Spec{}, media.Errorf(media.CodeInvalidConfig, "holder is %d characters, at most 128", len(req.Holder))
 	}
 	if d := req.Stream.DurationLimit; d < 0 || d > MaxDurationLimit {
-		return Info{}, media.Errorf(media.CodeInvalidConfig, "durationLimit %d s: must be 0 (none) to %d", d, MaxDurationLimit)
+		return req, nil, pipeline.Spec{}, media.Errorf(media.CodeInvalidConfig, "durationLimit %d s: must be 0 (none) to %d", d, MaxDurationLimit)
+	}
+	pub, err := m.schemes.New(req.URL, m.cfg.Publish)
+	if err != nil {
+		return req, nil, pipeline.Spec{}, err
+	}
+	spec, err := m.spec(req, pub.AudioCodec())
+	if err != nil {
+		return req, nil, pipeline.Spec{}, err
+	}
+	return req, pub, spec, nil
+}
+
+// Start starts a stream, or adds a holder to the running managed stream.
+// Everything that can be checked is checked before anything starts (a
+// holder joining is checked like a new start): a bad request changes
+// nothing.
+func (m *Manager) Start(req StartRequest) (Info, error) {
+	req, pub, spec, err := m.prepare(req)
+	if err != nil {
+		return Info{}, err
 	}
 
 	m.mu.Lock()
@@ -131,23 +159,27 @@ func (m *Manager) Start(req StartRequest) (Info, error) {
 	if err := m.checkBattery(); err != nil {
 		return Info{}, err
 	}
-	if s := m.cur; s != nil {
-		if req.Kind == Managed && s.kind == Managed {
-			if !slices.Contains(s.holders, req.Holder) {
-				s.holders = append(s.holders, req.Holder)
-			}
-			m.publishLocked(s.eventLocked(s.status, "holder "+req.Holder+" joined", "", nil))
-			return s.infoLocked(), nil
+	for s := m.cur; s != nil; s = m.cur {
+		if req.Kind != Managed || s.kind != Managed {
+			return Info{}, media.Errorf(media.CodeCameraBusy, "the camera is in use by a %s stream held by %s", s.kind, strings.Join(s.holders, ", "))
 		}
-		return Info{}, media.Errorf(media.CodeCameraBusy, "the camera is in use by a %s stream held by %s", s.kind, strings.Join(s.holders, ", "))
-	}
-	pub, err := m.schemes.New(req.URL, m.cfg.Publish)
-	if err != nil {
-		return Info{}, err
-	}
-	spec, err := m.spec(req, pub.AudioCodec())
-	if err != nil {
-		return Info{}, err
+		if s.ending {
+			// Its last holder left (or a limit ended it): joining would
+			// hold a stream that is about to stop. Wait for the camera
+			// to be free and start a new one.
+			m.mu.Unlock()
+			<-s.done
+			m.mu.Lock()
+			if m.closed {
+				return Info{}, media.Errorf(media.CodeInternal, "shutting down")
+			}
+			continue
+		}
+		if !slices.Contains(s.holders, req.Holder) {
+			s.holders = append(s.holders, req.Holder)
+		}
+		m.publishLocked(s.eventLocked(s.status, "holder "+req.Holder+" joined", "", nil))
+		return s.infoLocked(), nil
 	}
 	m.nextID++
 	s := &stream{
@@ -175,20 +207,25 @@ func (m *Manager) Stop(id, holder string) (Info, error) {
 		m.mu.Unlock()
 		return Info{}, media.Errorf(media.CodeNotFound, "no stream %q is running", id)
 	}
-	if s.kind == Managed && holder != "" {
+	if holder != "" {
+		// A holder may only let go of what it holds; without a holder the
+		// stream stops whoever holds it (the device's owner asking).
 		i := slices.Index(s.holders, holder)
 		if i < 0 {
 			m.mu.Unlock()
 			return Info{}, media.Errorf(media.CodeNotFound, "%s does not hold stream %s", holder, s.id)
 		}
-		s.holders = slices.Delete(s.holders, i, i+1)
-		if len(s.holders) > 0 {
+		if s.kind == Managed && len(s.holders) > 1 {
+			s.holders = slices.Delete(s.holders, i, i+1)
 			m.publishLocked(s.eventLocked(s.status, "holder "+holder+" left", "", nil))
 			info := s.infoLocked()
 			m.mu.Unlock()
 			return info, nil
 		}
 	}
+	// From here nobody joins it: a managed start waits for it to end and
+	// starts afresh.
+	s.ending = true
 	m.mu.Unlock()
 	s.requestStop("")
 	<-s.done
@@ -217,20 +254,21 @@ func (m *Manager) SetBitrate(id string, bps int) error {
 	if bps < pipeline.MinBitrate || bps > pipeline.MaxBitrate {
 		return media.Errorf(media.CodeInvalidConfig, "bitrate %d bit/s: must be %d to %d", bps, pipeline.MinBitrate, pipeline.MaxBitrate)
 	}
+	// Under m.mu: a stream marks itself ending under it before it closes
+	// its encoder, so the encoder is never touched after it was closed.
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	s := m.cur
-	var pl *pipeline.Pipeline
-	if s != nil && s.id == id {
-		pl = s.pl
-	}
-	m.mu.Unlock()
 	if s == nil || s.id != id {
 		return media.Errorf(media.CodeNotFound, "no stream %q is running", id)
 	}
-	if pl == nil {
+	if s.pl == nil {
 		return media.Errorf(media.CodeNotFound, "stream %s has no encoder running yet", id)
 	}
-	return pl.Encoder().SetBitrate(bps)
+	if s.ending {
+		return media.Errorf(media.CodeNotFound, "stream %s is stopping", id)
+	}
+	return s.pl.Encoder().SetBitrate(bps)
 }
 
 // List answers "is a stream running?": the stream holding the camera, if any.

@@ -309,6 +309,22 @@ func TestConcurrentClients(t *testing.T) {
 		clients, run = 20, 5*time.Second
 	}
 	deadline := time.Now().Add(run)
+	// Meanwhile, bitrate changes land on streams as they start and stop:
+	// never on a closed encoder, never with an unexpected error.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			for _, s := range m.List() {
+				err := m.SetBitrate(s.StreamID, 200_000+rand.IntN(400_000))
+				if err != nil && !errors.Is(err, media.ErrCode(media.CodeNotFound)) {
+					t.Errorf("set bitrate: %v", err)
+					return
+				}
+			}
+			time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
+		}
+	}()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(c int) {

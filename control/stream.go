@@ -29,6 +29,9 @@ type stream struct {
 	startedAt  time.Time
 	pl         *pipeline.Pipeline
 	reconnects int
+	// ending: a stop was asked for (or the stream ended itself); nobody
+	// may join it any more, even before run has said "stopping".
+	ending bool
 
 	stop chan media.Code // a stop request, with its reason ("" = asked to)
 	kick chan struct{}   // a keep-alive
@@ -59,6 +62,9 @@ func (s *stream) eventLocked(st Status, msg string, code media.Code, stats *Stat
 func (s *stream) set(st Status, msg string, code media.Code) {
 	s.m.mu.Lock()
 	s.status = st
+	if st == StatusStopping || st == StatusStopped || st == StatusError {
+		s.ending = true
+	}
 	var stats *Stats
 	if st == StatusActive && s.pl != nil {
 		stats = s.statsLocked()
@@ -86,6 +92,7 @@ func (s *stream) statsLocked() *Stats {
 func (s *stream) end(st Status, msg string, code media.Code) {
 	s.m.mu.Lock()
 	pl := s.pl
+	s.ending = true // from here on nobody touches the encoder (SetBitrate)
 	s.m.mu.Unlock()
 	if pl != nil {
 		pl.Stop()
@@ -216,20 +223,8 @@ func (s *stream) run(pub publish.Publisher) {
 		n := s.reconnects
 		s.m.mu.Unlock()
 		s.set(StatusReconnecting, "attempt "+strconv.Itoa(n)+" in "+wait.Round(time.Millisecond).String()+": "+runErr.Error(), media.CodeOf(runErr))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case reason := <-s.stop:
-			t.Stop()
+		if reason, stop := s.backoff(wait, limit, keepalive, kaTimer); stop {
 			s.finishIdle(reason)
-			return
-		case <-limit:
-			t.Stop()
-			s.finishIdle(media.CodeDurationLimit)
-			return
-		case <-keepalive:
-			t.Stop()
-			s.finishIdle(media.CodeKeepaliveTimeout)
 			return
 		}
 		next, err := s.m.schemes.New(s.rawURL, cfg.Publish)
@@ -238,6 +233,30 @@ func (s *stream) run(pub publish.Publisher) {
 			return
 		}
 		pub = next
+	}
+}
+
+// backoff waits between reconnect attempts. Keep-alives still count while
+// it waits: the cloud keeps sending them through an outage of the ingest,
+// and a wait longer than the keep-alive timeout must not read as silence.
+func (s *stream) backoff(wait time.Duration, limit, keepalive <-chan time.Time, kaTimer *time.Timer) (media.Code, bool) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return "", false
+		case <-s.kick:
+			if kaTimer != nil {
+				kaTimer.Reset(s.m.cfg.KeepAliveTimeout)
+			}
+		case reason := <-s.stop:
+			return reason, true
+		case <-limit:
+			return media.CodeDurationLimit, true
+		case <-keepalive:
+			return media.CodeKeepaliveTimeout, true
+		}
 	}
 }
 

@@ -45,6 +45,11 @@ type Config struct {
 	BackoffInitial, BackoffMax time.Duration
 	// OnState, if set, hears "connected"/"disconnected" with the reason.
 	OnState func(state string, err error)
+	// StableAfter: a connection that stayed up this long counts as
+	// working, and the backoff starts over after it drops (default 10 s).
+	// One dropped sooner keeps backing off, so a cloud that accepts and
+	// hangs up at once is not hammered.
+	StableAfter time.Duration
 	// Dialect is what to speak before the cloud has said anything:
 	// "glassagent" (default) or "mentraos". Either way, a connection that
 	// sends a command of the other dialect is answered in it from then on.
@@ -66,6 +71,9 @@ func New(cfg Config, m Manager) *Client {
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = 30 * time.Second
 	}
+	if cfg.StableAfter <= 0 {
+		cfg.StableAfter = 10 * time.Second
+	}
 	return &Client{cfg: cfg, m: m, mentra: newMentra()}
 }
 
@@ -75,15 +83,18 @@ func (c *Client) Run(ctx context.Context) error {
 	defer unsub()
 	backoff := c.cfg.BackoffInitial
 	for {
-		err := c.session(ctx, events)
+		up, err := c.session(ctx, events)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if c.cfg.OnState != nil {
 			c.cfg.OnState("disconnected", err)
 		}
-		if err == nil {
-			backoff = c.cfg.BackoffInitial // it was up; start over
+		if up >= c.cfg.StableAfter {
+			// It worked: a drop after a working connection starts the
+			// backoff over, or a device that loses the cloud now and then
+			// would end up waiting the maximum every time.
+			backoff = c.cfg.BackoffInitial
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		backoff = min(backoff*2, c.cfg.BackoffMax)
@@ -97,8 +108,9 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-// session is one connection: it ends with the connection.
-func (c *Client) session(ctx context.Context, events <-chan control.Event) error {
+// session is one connection: it ends with the connection, and says how long
+// the connection was up (0: never established).
+func (c *Client) session(ctx context.Context, events <-chan control.Event) (time.Duration, error) {
 	h := http.Header{}
 	if c.cfg.Token != "" {
 		h.Set("Authorization", "Bearer "+c.cfg.Token)
@@ -108,15 +120,17 @@ func (c *Client) session(ctx context.Context, events <-chan control.Event) error
 	cancel()
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
-			return media.Errorf(media.CodeAuthFailed, "cloud refused the token: HTTP %d", resp.StatusCode)
+			return 0, media.Errorf(media.CodeAuthFailed, "cloud refused the token: HTTP %d", resp.StatusCode)
 		}
-		return media.Errorf(media.CodeConnectFailed, "cloud: %v", err)
+		return 0, media.Errorf(media.CodeConnectFailed, "cloud: %v", err)
 	}
 	defer conn.CloseNow()
 	if c.cfg.OnState != nil {
 		c.cfg.OnState("connected", nil)
 	}
-	return c.serve(ctx, conn, events)
+	since := time.Now()
+	err = c.serve(ctx, conn, events)
+	return time.Since(since), err
 }
 
 // ServeConn speaks the protocol on a connection someone else accepted (the
@@ -151,6 +165,12 @@ func (c *Client) serve(ctx context.Context, conn *websocket.Conn, events <-chan 
 	conv := &conversation{c: c}
 	conv.speaksMentra.Store(c.cfg.Dialect == "mentraos")
 	// After (re)connecting, the cloud hears the state of every stream.
+	// Events queued while it was away are older than that snapshot: sent
+	// after it, they would wind a stream's state back (a stream that is
+	// active would read "initializing"), so they go.
+	for n := len(events); n > 0; n-- {
+		<-events
+	}
 	for _, s := range c.m.List() {
 		if err := send(conv.info(s)); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,11 +32,19 @@ type fakeCloud struct {
 	conns []*websocket.Conn
 	in    chan map[string]any
 	conn  chan *websocket.Conn
+	// refuse turns the device away (503), as a cloud that is down.
+	refuse atomic.Bool
+	// dropAfter, when set, hangs up on every connection after that long.
+	dropAfter atomic.Int64
 }
 
 func newCloud(t *testing.T, token string) *fakeCloud {
 	c := &fakeCloud{t: t, token: token, in: make(chan map[string]any, 256), conn: make(chan *websocket.Conn, 4)}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.refuse.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		if r.Header.Get("Authorization") != "Bearer "+c.token {
 			http.Error(w, "token", http.StatusUnauthorized)
 			return
@@ -49,6 +58,9 @@ func newCloud(t *testing.T, token string) *fakeCloud {
 		c.conns = append(c.conns, ws)
 		c.mu.Unlock()
 		c.conn <- ws
+		if d := time.Duration(c.dropAfter.Load()); d > 0 {
+			defer time.AfterFunc(d, func() { ws.CloseNow() }).Stop()
+		}
 		for {
 			_, b, err := ws.Read(context.Background())
 			if err != nil {
@@ -234,22 +246,89 @@ func TestCloudWrongToken(t *testing.T) {
 	}
 }
 
-func FuzzHandle(f *testing.F) {
-	f.Add(`{"type":"start_stream","id":"1","url":"srt://h:1?latency=x"}`)
-	f.Add(`{"type":"stop_stream","id":"2","streamId":"s1"}`)
-	f.Add(`{"type":"get_stream_status","id":"3"}`)
-	f.Add(`not json`)
-	m := control.NewManager(control.Defaults(), control.Publishers())
-	defer m.Close()
-	c := New(Config{}, m)
-	f.Fuzz(func(t *testing.T, msg string) {
-		if strings.Contains(msg, "start_stream") {
-			return // a valid start would open devices; decoding is covered by the others
+// TestCloudStateAfterOutage: while the cloud is unreachable a stream
+// starts and becomes active; once the device is back, the cloud hears its
+// current state and nothing older after it.
+func TestCloudStateAfterOutage(t *testing.T) {
+	cloud := newCloud(t, "t")
+	m := testManager(t, time.Minute)
+	runClient(t, cloud, m)
+	ws := <-cloud.conn
+	cloud.refuse.Store(true)
+	ws.CloseNow()
+
+	s, err := m.Start(control.StartRequest{URL: srtReceiver(t), Holder: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, unsub := m.Subscribe()
+	for deadline := time.After(10 * time.Second); len(m.List()) == 0 || m.List()[0].Status != control.StatusActive; {
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("never active: %+v", m.List())
 		}
-		reply := c.handle([]byte(msg))
-		b, err := json.Marshal(reply)
-		if err != nil || !strings.Contains(string(b), `"type":`) {
-			t.Fatalf("%q: reply %s %v", msg, b, err)
+	}
+	unsub()
+	cloud.refuse.Store(false)
+	<-cloud.conn
+	var seen []string
+	cloud.expect(10*time.Second, func(msg map[string]any) bool {
+		if msg["type"] == "stream_status" && msg["streamId"] == s.StreamID {
+			seen = append(seen, msg["status"].(string))
 		}
+		return len(seen) > 0
 	})
+	// Stats keep coming while it is active; any other status would be an
+	// event from before the reconnection.
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case msg := <-cloud.in:
+			if msg["type"] == "stream_status" && msg["streamId"] == s.StreamID {
+				seen = append(seen, msg["status"].(string))
+			}
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	for _, st := range seen {
+		if st != "active" {
+			t.Fatalf("after the outage the cloud heard %v", seen)
+		}
+	}
+	if _, err := m.Stop(s.StreamID, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCloudBackoffStartsOver: after a connection that worked, the backoff
+// starts again from its initial value. The cloud hangs up every connection
+// after 150 ms; with the backoff starting over, each reconnection waits at
+// most 100 ms, so 10 connections take about 2.5 s. Without, the waits would
+// double each time and 10 would take over 25 s.
+func TestCloudBackoffStartsOver(t *testing.T) {
+	cloud := newCloud(t, "t")
+	cloud.dropAfter.Store(int64(150 * time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	cl := New(Config{URL: cloud.url(), Token: "t", BackoffInitial: 100 * time.Millisecond, BackoffMax: time.Minute,
+		StableAfter: 50 * time.Millisecond}, testManager(t, time.Minute))
+	done := make(chan struct{})
+	go func() {
+		cl.Run(ctx)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	timeout := time.After(8 * time.Second)
+	for i := 0; i < 10; i++ {
+		select {
+		case <-cloud.conn:
+		case <-timeout:
+			t.Fatalf("only %d connections in 8 s: the backoff did not start over", i)
+		}
+	}
 }
