@@ -8,10 +8,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	gortmp "github.com/yutopp/go-rtmp"
@@ -75,6 +77,7 @@ type session struct {
 	cc       *gortmp.ClientConn
 	stream   *gortmp.Stream
 	statuses chan onStatus
+	started  time.Time // when the server said NetStream.Publish.Start
 }
 
 // Run implements publish.Publisher. The pipeline always delivers AAC (silence
@@ -99,6 +102,12 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	err = p.send(ctx, s, in)
 	if ctx.Err() != nil {
 		return nil
+	}
+	if err == nil {
+		// The queue closed: end the stream as encoders do, so the server
+		// finalizes it (recordings, viewers) at once rather than when it
+		// notices the hang-up. Closing then waits for queued writes.
+		_ = s.cc.DeleteStream(&message.NetStreamDeleteStream{StreamID: s.stream.StreamID()})
 	}
 	return err
 }
@@ -168,6 +177,7 @@ func (p *Publisher) connect(ctx context.Context) (*session, error) {
 			switch {
 			case st.code == "NetStream.Publish.Start":
 				ok = true
+				s.started = time.Now()
 				return s, nil
 			case st.level == "error" || strings.Contains(st.code, "Failed") || strings.Contains(st.code, "BadName") || strings.Contains(st.code, "Rejected"):
 				return nil, media.Errorf(media.CodeAuthFailed, "RTMP server refused to publish: %s (%s)", st.code, redactKey(st.description, p.t.key))
@@ -250,21 +260,18 @@ func redactKey(s, key string) string {
 }
 
 // send writes the metadata, sequence headers and media until the queue
-// closes (nil), ctx ends, or a write fails.
+// closes (nil), ctx ends, or a write fails. It holds no lock while writing
+// and the queue is the only buffer: a slow server makes the queue drop
+// (whole GOPs), it never stalls the encoder.
 func (p *Publisher) send(ctx context.Context, s *session, in publish.Input) error {
 	w := &tagWriter{stream: s.stream, p: p}
 	if err := w.metadata(in); err != nil {
-		return p.lost(err)
+		return p.lost(s, err)
 	}
-	var (
-		started  bool
-		t0       time.Duration
-		sps, pps []byte
-		buf      []byte
-	)
-	if err := w.write(audioChunkID, 0, false, appendAACSequenceHeader(buf[:0], in.Audio.Config)); err != nil {
-		return p.lost(err)
+	if err := w.write(0, false, appendAACSequenceHeader(nil, in.Audio.Config)); err != nil {
+		return p.lost(s, err)
 	}
+	m := &muxer{video: in.Video}
 	for {
 		au, err := in.Queue.Pop(ctx)
 		if err != nil {
@@ -274,61 +281,55 @@ func (p *Publisher) send(ctx context.Context, s *session, in publish.Input) erro
 			return err
 		}
 		if err := s.cc.LastError(); err != nil {
-			return p.lost(err)
+			return p.lost(s, err)
 		}
-		if !started {
-			// Start on a keyframe, audio and video together.
-			if !au.Codec.IsVideo() || !au.Key {
-				continue
-			}
-			started, t0 = true, au.DTS
+		tags, err := m.push(au)
+		if err != nil {
+			return err
 		}
-		switch au.Codec {
-		case media.CodecH264:
-			if au.Key {
-				ns, np := parameterSets(au.NALUs)
-				if ns == nil {
-					ns, np = in.Video.SPS, in.Video.PPS
-				}
-				if !sameBytes(ns, sps) || !sameBytes(np, pps) {
-					// First keyframe, or the encoder changed its
-					// parameters (size, profile): a new sequence header.
-					buf, err = appendAVCSequenceHeader(buf[:0], ns, np)
-					if err != nil {
-						return media.Wrap(media.CodeEncoderFailed, err)
-					}
-					if err := w.write(videoChunkID, ms(au.DTS-t0), true, buf); err != nil {
-						return p.lost(err)
-					}
-					sps, pps = append(sps[:0], ns...), append(pps[:0], np...)
-				}
+		for _, t := range tags {
+			if err := w.write(t.ts, t.video, t.body); err != nil {
+				return p.lost(s, err)
 			}
-			buf = appendAVCNALUs(buf[:0], au.NALUs, au.Key, int32(ms(au.PTS-au.DTS)))
-			if err := w.write(videoChunkID, ms(au.DTS-t0), true, buf); err != nil {
-				return p.lost(err)
+		}
+		if len(tags) > 0 {
+			if au.Codec.IsVideo() {
+				p.vframes.Add(1)
+			} else {
+				p.aframes.Add(1)
 			}
-			p.vframes.Add(1)
-		case media.CodecAAC:
-			if au.PTS < t0 {
-				continue
-			}
-			buf = appendAACFrame(buf[:0], au.NALUs[0])
-			if err := w.write(audioChunkID, ms(au.PTS-t0), false, buf); err != nil {
-				return p.lost(err)
-			}
-			p.aframes.Add(1)
 		}
 	}
 }
 
-func (p *Publisher) lost(err error) error {
+// refuseWindow is how soon after NetStream.Publish.Start a hang-up counts
+// as a refusal. nginx-rtmp's access rules ("deny publish") run after it has
+// already said Publish.Start and then just close the connection; no status
+// says why. A real network loss inside this first second is rare, and the
+// message says what was concluded.
+const refuseWindow = time.Second
+
+// lost classifies a connection that failed while sending.
+func (p *Publisher) lost(s *session, err error) error {
+	if time.Since(s.started) < refuseWindow && hungUp(err) {
+		return media.Errorf(media.CodeAuthFailed, "RTMP server %s closed the connection right after accepting the stream (refused by an access rule?)", p.t.addr)
+	}
 	return media.Errorf(media.CodeConnectionLost, "RTMP connection to %s lost: %s", p.t.addr, redactKey(err.Error(), p.t.key))
 }
 
-// ms converts pipeline time to FLV's millisecond timestamps.
-func ms(d time.Duration) uint32 { return uint32(d / time.Millisecond) }
+// hungUp reports whether err is the far end closing the connection (as
+// opposed to, say, a write timeout).
+func hungUp(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
 
 // tagWriter writes FLV tag bodies as RTMP messages and measures the writes.
+// go-rtmp copies a message into its chunk-stream buffer and a writer
+// goroutine sends it; Write waits (up to 5 s, then fails) for the previous
+// message of the same chunk stream to be on the wire. So the latency
+// measured is how far the socket is behind, which is what a slow server
+// looks like from here.
 type tagWriter struct {
 	stream *gortmp.Stream
 	p      *Publisher
@@ -337,10 +338,12 @@ type tagWriter struct {
 	audio  message.AudioMessage
 }
 
-func (w *tagWriter) write(chunkID int, ts uint32, video bool, body []byte) error {
+func (w *tagWriter) write(ts uint32, video bool, body []byte) error {
 	w.rd.Reset(body)
 	var msg message.Message
+	chunkID := audioChunkID
 	if video {
+		chunkID = videoChunkID
 		w.video.Payload = &w.rd
 		msg = &w.video
 	} else {
@@ -351,7 +354,7 @@ func (w *tagWriter) write(chunkID int, ts uint32, video bool, body []byte) error
 	err := w.stream.Write(chunkID, ts, msg)
 	d := int64(time.Since(start))
 	w.p.writeNs.Store(d)
-	if d > w.p.maxWriteNs.Load() {
+	if d > w.p.maxWriteNs.Load() { // only this goroutine stores it
 		w.p.maxWriteNs.Store(d)
 	}
 	if err != nil {
@@ -385,14 +388,11 @@ func (w *tagWriter) metadata(in publish.Input) error {
 // Stats implements publish.Publisher.
 func (p *Publisher) Stats() publish.Stats {
 	return publish.Stats{
-		BytesSent:    p.bytes.Load(),
-		Bitrate:      p.rate.Bitrate(),
-		VideoFrames:  p.vframes.Load(),
-		AudioFrames:  p.aframes.Load(),
-		WriteLatency: time.Duration(p.writeNs.Load()),
+		BytesSent:       p.bytes.Load(),
+		Bitrate:         p.rate.Bitrate(),
+		VideoFrames:     p.vframes.Load(),
+		AudioFrames:     p.aframes.Load(),
+		WriteLatency:    time.Duration(p.writeNs.Load()),
+		MaxWriteLatency: time.Duration(p.maxWriteNs.Load()),
 	}
 }
-
-// MaxWriteLatency is the longest single write so far: how long the server
-// (or the network) held the pipeline's sender back.
-func (p *Publisher) MaxWriteLatency() time.Duration { return time.Duration(p.maxWriteNs.Load()) }

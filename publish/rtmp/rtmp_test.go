@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"go.uber.org/goleak"
 
 	"github.com/glassagent/glassagent/media"
@@ -35,16 +36,50 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// go-rtmp v0.0.7 leaves its chunk-stream writer goroutine waiting on a
-	// connection it closed (see NOTES.md); ignore exactly that one.
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/yutopp/go-rtmp.(*ChunkStreamer).writerLoop"),
-		goleak.IgnoreAnyFunction("github.com/yutopp/go-rtmp.(*Stream).Connect"),
-		goleak.IgnoreAnyFunction("github.com/yutopp/go-rtmp.(*Stream).CreateStream"),
-	)
+	// go-rtmp logs through logrus' global logger too: collect that output
+	// and prove no stream key ever reaches it.
+	var logs lockedBuffer
+	logrus.SetOutput(&logs)
+	code := m.Run()
+	for _, key := range testKeys {
+		if strings.Contains(logs.String(), key) {
+			fmt.Fprintf(os.Stderr, "FAIL: go-rtmp's log shows the stream key %q:\n%s\n", key, logs.String())
+			code = 1
+		}
+	}
+	if code == 0 {
+		// Connect and CreateStream calls abandoned on a silent server
+		// are go-rtmp's (see NOTES.md); no test here leaves one, so
+		// nothing is ignored but the shared known leaks.
+		if err := goleak.Find(mediatest.KnownLeaks()...); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: goroutines left running: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
-func newPub(t *testing.T, raw string, cfg publish.Config) *Publisher {
+// testKeys are the stream keys the tests use; none may show in a log.
+var testKeys = []string{"secret-key", "glasses?token=abc", "wrong-key-123", "denied-key-456", "tls-key", "bench-key", "killed-key"}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newPub(t testing.TB, raw string, cfg publish.Config) *Publisher {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -123,9 +158,23 @@ func TestPublishToFFmpeg(t *testing.T) {
 	}
 	rx.Wait(10 * time.Second)
 	checkFLV(t, out, f, 3)
-	if st := p.Stats(); st.VideoFrames != uint64(len(f.VideoUnits)) || st.BytesSent == 0 {
-		t.Errorf("stats %+v", st)
+	// Every video unit goes out (the fixture starts on a keyframe); audio
+	// from before it may be dropped, a frame or two.
+	st := p.Stats()
+	if st.VideoFrames != uint64(len(f.VideoUnits)) || st.AudioFrames+3 < uint64(len(f.AudioUnits)) || st.AudioFrames > uint64(len(f.AudioUnits)) {
+		t.Errorf("stats %+v: want %d video and about %d audio frames", st, len(f.VideoUnits), len(f.AudioUnits))
 	}
+	if st.BytesSent < uint64(totalSize(f)) || st.MaxWriteLatency <= 0 || st.MaxWriteLatency < st.WriteLatency {
+		t.Errorf("stats %+v: want at least the %d bytes of media sent and write latencies measured", st, totalSize(f))
+	}
+}
+
+func totalSize(f *mediatest.Fixture) int {
+	n := 0
+	for _, au := range f.Units() {
+		n += au.Size()
+	}
+	return n
 }
 
 func waitTCP(t *testing.T, port int) {
@@ -142,9 +191,9 @@ func waitTCP(t *testing.T, port int) {
 }
 
 // nginxRTMP runs nginx with the RTMP module as a child process with its
-// own config, recording every stream to dir. onPublish, when set, is the
-// on_publish callback URL.
-func nginxRTMP(t *testing.T, onPublish string) (port int, dir string) {
+// own config, recording every stream to dir. extra goes into the
+// application block (on_publish, allow/deny rules).
+func nginxRTMP(t *testing.T, extra string) (port int, dir string) {
 	t.Helper()
 	mediatest.NeedTool(t, "nginx")
 	module := "/usr/lib/nginx/modules/ngx_rtmp_module.so"
@@ -157,10 +206,6 @@ func nginxRTMP(t *testing.T, onPublish string) (port int, dir string) {
 	dir = t.TempDir()
 	os.Chmod(dir, 0o777) // nginx's worker may run as nobody
 	port = mediatest.FreeTCPPort(t)
-	hook := ""
-	if onPublish != "" {
-		hook = "on_publish " + onPublish + ";"
-	}
 	conf := fmt.Sprintf(`load_module %s;
 daemon off;
 master_process off;
@@ -168,6 +213,7 @@ pid %s/nginx.pid;
 error_log %s/error.log info;
 events { worker_connections 64; }
 rtmp {
+  access_log %s/access.log;
   server {
     listen 127.0.0.1:%d;
     chunk_size 4096;
@@ -180,12 +226,28 @@ rtmp {
     }
   }
 }
-`, module, dir, dir, port, dir, hook)
+`, module, dir, dir, dir, port, dir, extra)
 	cf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mediatest.Start(t, "nginx", "-p", dir, "-c", cf, "-e", filepath.Join(dir, "error.log"))
+	args := []string{"nginx", "-p", dir, "-c", cf, "-e", filepath.Join(dir, "error.log")}
+	if os.Geteuid() == 0 {
+		// A server has no business running as root, in CI least of all:
+		// drop to nobody (master_process off: nginx itself never would).
+		os.Chmod(filepath.Dir(dir), 0o755)
+		args = append([]string{"--reuid=nobody", "--regid=nogroup", "--clear-groups"}, args...)
+		px := mediatest.Start(t, "setpriv", args...)
+		defer func() {
+			// By now nginx listens: setpriv has become nginx, as nobody.
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", px.Cmd.Process.Pid))
+			if !strings.Contains(string(st), "\nUid:\t65534\t") {
+				t.Fatalf("nginx does not run as nobody:\n%s", st)
+			}
+		}()
+	} else {
+		mediatest.Start(t, args[0], args[1:]...)
+	}
 	waitTCP(t, port)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -223,7 +285,7 @@ func TestNginxRejects(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 	}))
 	defer hook.Close()
-	port, _ := nginxRTMP(t, hook.URL+"/on_publish")
+	port, _ := nginxRTMP(t, "on_publish "+hook.URL+"/on_publish;")
 	f := mediatest.Generate(t, mediatest.Options{Duration: time.Second})
 	p := newPub(t, fmt.Sprintf("rtmp://127.0.0.1:%d/live/wrong-key-123", port), publish.Config{})
 	err := run(t, p, f)
@@ -237,6 +299,28 @@ func TestNginxRejects(t *testing.T) {
 	defer mu.Unlock()
 	if len(names) != 1 || names[0] != "wrong-key-123" {
 		t.Errorf("on_publish saw %v", names)
+	}
+}
+
+// TestNginxDenies: an access rule refusing the publisher. nginx-rtmp
+// answers by hanging up, which after publish can only mean the stream was
+// refused.
+func TestNginxDenies(t *testing.T) {
+	port, _ := nginxRTMP(t, "deny publish all;")
+	f := mediatest.Generate(t, mediatest.Options{Duration: time.Second})
+	p := newPub(t, fmt.Sprintf("rtmp://127.0.0.1:%d/live/denied-key-456", port), publish.Config{})
+	err := run(t, p, f)
+	if !errors.Is(err, media.ErrCode(media.CodeAuthFailed)) {
+		t.Fatalf("publish denied by an access rule: %v, want auth_failed", err)
+	}
+	noKey(t, err, "denied-key-456")
+}
+
+// noKey fails when the stream key shows in err.
+func noKey(t *testing.T, err error, key string) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), key) {
+		t.Errorf("error shows the stream key: %v", err)
 	}
 }
 
@@ -319,6 +403,7 @@ func TestRTMPS(t *testing.T) {
 	if !errors.Is(err, media.ErrCode(media.CodeTLSFailed)) || !strings.Contains(err.Error(), "unknown authority") {
 		t.Fatalf("without the CA: %v, want tls_failed / unknown authority", err)
 	}
+	noKey(t, err, "tls-key")
 	// With it: the stream goes through the TLS front into nginx.
 	if err := run(t, newPub(t, raw, publish.Config{CAFile: caFile}), f); err != nil {
 		t.Fatal(err)
@@ -331,18 +416,38 @@ func TestServerKilled(t *testing.T) {
 	f := mediatest.Generate(t, mediatest.Options{Duration: 20 * time.Second})
 	port := mediatest.FreeTCPPort(t)
 	rx := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1",
-		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/app/k", port), "-f", "null", "-")
+		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/app/killed-key", port), "-f", "null", "-")
 	mediatest.WaitTCPListen(t, port, 20*time.Second)
+	p := newPub(t, fmt.Sprintf("rtmp://127.0.0.1:%d/app/killed-key", port), publish.Config{})
+	killed := make(chan time.Time, 1)
+	ended, killerDone := make(chan struct{}), make(chan struct{})
 	go func() {
-		time.Sleep(2 * time.Second)
+		defer close(killerDone)
+		// Kill it mid-stream: two seconds of video in (well past the
+		// window in which a hang-up counts as a refusal).
+		for p.Stats().VideoFrames < 60 {
+			select {
+			case <-ended:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 		rx.Kill()
+		killed <- time.Now()
 	}()
-	start := time.Now()
-	err := run(t, newPub(t, fmt.Sprintf("rtmp://127.0.0.1:%d/app/k", port), publish.Config{}), f)
+	err := run(t, p, f)
+	close(ended)
+	<-killerDone
 	if !errors.Is(err, media.ErrCode(media.CodeConnectionLost)) {
 		t.Fatalf("server killed: %v, want connection_lost", err)
 	}
-	t.Logf("noticed %v after the kill", time.Since(start)-2*time.Second)
+	noKey(t, err, "killed-key")
+	select {
+	case at := <-killed:
+		t.Logf("noticed %v after the kill: %v", time.Since(at), err)
+	default:
+		t.Fatalf("Run returned before the server was killed: %v", err)
+	}
 }
 
 func TestConnectRefused(t *testing.T) {
@@ -375,8 +480,8 @@ func TestServerNeverAnswers(t *testing.T) {
 		Video: media.VideoParams{Codec: media.CodecH264}, Audio: media.AudioParams{Codec: media.CodecAAC, Config: []byte{0x11, 0x90}},
 		Queue: media.NewQueue(media.QueueConfig{}),
 	})
-	if err == nil {
-		t.Fatal("a server that never answers was accepted")
+	if !errors.Is(err, media.ErrCode(media.CodeTimeout)) {
+		t.Fatalf("a server that never answers: %v, want timeout", err)
 	}
 	t.Logf("silent server: %v", err)
 }

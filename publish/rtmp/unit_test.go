@@ -4,6 +4,7 @@ package rtmp
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"net/url"
@@ -132,5 +133,29 @@ func BenchmarkFLVTags(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		buf = appendAVCNALUs(buf[:0], nalus, false, 0)
 		buf = appendAACFrame(buf[:0], aac)
+	}
+}
+
+// TestRunRefusesOtherCodecs: FLV here carries H.264 and AAC only; the
+// pipeline builds AAC for RTMP (silence when the mic is off), so anything
+// else is a wiring bug, refused before dialing.
+func TestRunRefusesOtherCodecs(t *testing.T) {
+	u, _ := url.Parse("rtmp://127.0.0.1:1/app/codec-key")
+	p, err := New(u, publish.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.AudioCodec(); c != media.CodecAAC {
+		t.Errorf("AudioCodec %v, want AAC", c)
+	}
+	for _, in := range []publish.Input{
+		{Video: media.VideoParams{Codec: media.CodecH264}, Audio: media.AudioParams{Codec: media.CodecOpus}},
+		{Video: media.VideoParams{Codec: media.CodecH264}, Audio: media.AudioParams{Codec: media.CodecAAC}}, // no AudioSpecificConfig
+		{Video: media.VideoParams{}, Audio: media.AudioParams{Codec: media.CodecAAC, Config: []byte{0x11, 0x90}}},
+	} {
+		in.Queue = media.NewQueue(media.QueueConfig{})
+		if err := p.Run(context.Background(), in); !errors.Is(err, media.ErrCode(media.CodeInvalidConfig)) {
+			t.Errorf("%v/%v: %v, want invalid_config", in.Video.Codec, in.Audio.Codec, err)
+		}
 	}
 }
