@@ -66,8 +66,14 @@ type Stats struct {
 	// WriteLatency is the time the last socket write took (RTMP) or the
 	// send buffer in time (SRT).
 	WriteLatency time.Duration
+	// MaxWriteLatency is the longest single write so far (RTMP): how long
+	// the server or the network held the sender back at worst.
+	MaxWriteLatency time.Duration
 	// SendBuffer is the amount of data waiting in the transport, in time.
 	SendBuffer time.Duration
+	// KeyframeRequests counts the keyframes the far end asked for (WHIP:
+	// PLI and FIR).
+	KeyframeRequests uint64
 }
 
 // Config carries settings that are not in the URL.

@@ -1,5 +1,3 @@
-// Package whip publishes over WHIP (RFC 9725): WebRTC ingest with an HTTP
-// offer/answer exchange, on pion/webrtc.
 package whip
 
 import (

@@ -29,7 +29,7 @@ func parseICEServers(headers []string) []webrtc.ICEServer {
 				continue
 			}
 			params := map[string]string{}
-			for _, p := range strings.Split(link[end+1:], ";") {
+			for _, p := range splitOutsideQuotes(link[end+1:], ';') {
 				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
 				if !ok {
 					continue
@@ -49,6 +49,25 @@ func parseICEServers(headers []string) []webrtc.ICEServer {
 		}
 	}
 	return out
+}
+
+// splitOutsideQuotes splits s on sep where sep is not inside a quoted
+// string: TURN credentials may hold ';' or ','.
+func splitOutsideQuotes(s string, sep byte) []string {
+	var out []string
+	start, inQuote := 0, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			inQuote = !inQuote
+		case sep:
+			if !inQuote {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
 }
 
 // splitLinks splits a Link header on the commas between links, not those

@@ -3,7 +3,10 @@ package whip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -123,7 +126,8 @@ func TestPublishToPionEndpoint(t *testing.T) {
 	e := whiptest.New(t)
 	e.Token = "tok-0123456789"
 	e.ETag = `"v1"`
-	e.Links = []string{`<stun:127.0.0.1:3478>; rel="ice-server"`}
+	stunSrv := whiptest.NewSTUN(t)
+	e.Links = []string{`<` + stunSrv.URL() + `>; rel="ice-server"`}
 	s := newSource(t, 3*time.Second)
 	enc := &keyCounter{}
 	p := newPub(t, e.URL(), publish.Config{BearerToken: e.Token})
@@ -144,9 +148,22 @@ func TestPublishToPionEndpoint(t *testing.T) {
 		t.Errorf("%d DELETEs on stop, want 1", deletes)
 	}
 	offer := e.Offers()[0]
-	if !strings.Contains(offer, "H264/90000") || !strings.Contains(offer, "opus/48000") || !strings.Contains(offer, "packetization-mode=1") {
+	if !strings.Contains(offer, "H264/90000") || !strings.Contains(offer, "opus/48000/2") || !strings.Contains(offer, "packetization-mode=1") {
 		t.Errorf("offer lacks H.264 packetization-mode=1 or Opus:\n%s", offer)
 	}
+	if strings.Count(offer, "a=rtpmap:") != 2 {
+		t.Errorf("offer has codecs besides H.264 and Opus:\n%s", offer)
+	}
+	// The Link ice-server was used, and with full gathering its
+	// reflexive candidate is in the offer (the STUN server answers at once).
+	if stunSrv.Requests() == 0 || !strings.Contains(offer, "typ srflx raddr") || !strings.Contains(offer, "192.0.2.7 40000") {
+		t.Errorf("STUN server from the Link header: %d requests; offer:\n%s", stunSrv.Requests(), offer)
+	}
+	// RTP timestamps come from the PTS: 90 kHz / 25 fps and 48 kHz * 20 ms
+	// apart (loopback does not reorder).
+	vts, ats := e.Timestamps()
+	checkSteps(t, "video", vts, 3600)
+	checkSteps(t, "audio", ats, 960)
 	// ffmpeg decodes what the endpoint depacketized.
 	path := filepath.Join(t.TempDir(), "rx.h264")
 	os.WriteFile(path, e.AnnexB(), 0o644)
@@ -185,7 +202,7 @@ func TestPublishToPionEndpoint(t *testing.T) {
 	st := s.live
 	// (RTT comes from receiver reports in 1/65536 s units: on loopback it
 	// rounds to zero, so it is logged, not asserted.)
-	if st.VideoFrames == 0 || st.BytesSent == 0 || st.PacketsSent == 0 || st.TargetBitrate == 0 {
+	if st.VideoFrames < 60 || st.AudioFrames < 120 || st.BytesSent == 0 || st.PacketsSent < st.VideoFrames+st.AudioFrames || st.TargetBitrate == 0 || st.Bitrate == 0 {
 		t.Errorf("stats while streaming %+v: want frames, bytes, packets and a congestion target", st)
 	}
 	t.Logf("stats: %+v, bitrate set by congestion control: %d", st, enc.bitrate.Load())
@@ -200,11 +217,48 @@ func TestPLIForcesKeyframe(t *testing.T) {
 	if err := s.run(t, p, enc); err != nil {
 		t.Fatal(err)
 	}
+	if st := s.live; st.KeyframeRequests == 0 {
+		t.Errorf("stats show no keyframe requests: %+v", st)
+	}
 	if p.KeyframeRequests() == 0 || enc.keys.Load() == 0 {
 		t.Errorf("PLIs received %d, keyframes asked of the encoder %d", p.KeyframeRequests(), enc.keys.Load())
 	}
 	if enc.keys.Load() > int64(p.KeyframeRequests()) {
 		t.Errorf("more keyframes (%d) than requests (%d)", enc.keys.Load(), p.KeyframeRequests())
+	}
+}
+
+func checkSteps(t *testing.T, what string, ts []uint32, step uint32) {
+	t.Helper()
+	bad := 0
+	for i := 1; i < len(ts); i++ {
+		if ts[i]-ts[i-1] != step {
+			bad++
+		}
+	}
+	if len(ts) < 2 || bad > 0 {
+		t.Errorf("%s RTP timestamps: %d of %d steps are not %d", what, bad, len(ts)-1, step)
+	}
+}
+
+// TestPLIRateLimited: PLIs every 100 ms for 3 s ask for about 30
+// keyframes; the encoder is asked at most once per KeyframeInterval.
+func TestPLIRateLimited(t *testing.T) {
+	e := whiptest.New(t)
+	e.PLIInterval = 100 * time.Millisecond
+	e.SendPLI.Store(true)
+	s := newSource(t, 3*time.Second)
+	enc := &keyCounter{}
+	p := newPub(t, e.URL(), publish.Config{})
+	start := time.Now()
+	if err := s.run(t, p, enc); err != nil {
+		t.Fatal(err)
+	}
+	// The most the limiter can let through while Run ran.
+	most := int64(time.Since(start)/p.KeyframeInterval) + 1
+	t.Logf("%d PLIs, %d keyframes asked of the encoder (at most %d)", p.KeyframeRequests(), enc.keys.Load(), most)
+	if p.KeyframeRequests() < 10 || enc.keys.Load() == 0 || enc.keys.Load() > most {
+		t.Errorf("%d PLIs gave %d keyframe requests, want 1..%d", p.KeyframeRequests(), enc.keys.Load(), most)
 	}
 }
 
@@ -224,8 +278,9 @@ func TestWrongToken(t *testing.T) {
 func TestRedirect(t *testing.T) {
 	e := whiptest.New(t)
 	e.Redirect = true
+	e.Token = "redirect-token" // the endpoint checks it after the redirect, and on DELETE
 	s := newSource(t, 2*time.Second)
-	p := newPub(t, e.URL(), publish.Config{})
+	p := newPub(t, e.URL(), publish.Config{BearerToken: e.Token})
 	if err := s.run(t, p, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +316,7 @@ func TestTricklePatch(t *testing.T) {
 	e.ETag = `"abc"`
 	p := newPub(t, e.URL(), publish.Config{})
 	s := &session{location: e.SessionURL(), etag: `"abc"`}
-	frag := "a=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n"
+	frag := fragHeader{ufrag: "uf", pwd: "pw", mline: "m=video 9 UDP/TLS/RTP/SAVPF 102", mid: "0"}.fragment(trickleEnd)
 	if err := p.patch(context.Background(), s, frag); err != nil {
 		t.Fatal(err)
 	}
@@ -277,14 +332,14 @@ func TestTricklePatch(t *testing.T) {
 func TestParseICEServers(t *testing.T) {
 	got := parseICEServers([]string{
 		`<stun:stun.example.net>; rel="ice-server"`,
-		`<turn:turn.example.net?transport=udp>; rel="ice-server"; username="user"; credential="pa,ss"; credential-type="password", <https://x/y>; rel="next"`,
+		`<turn:turn.example.net?transport=udp>; rel="ice-server"; username="user"; credential="pa,s;s"; credential-type="password", <https://x/y>; rel="next"`,
 		`<turns:t.example:443>;rel=ice-server`,
 		`garbage`, `<http://nope>; rel="ice-server"`,
 	})
 	if len(got) != 3 {
 		t.Fatalf("%d servers: %+v", len(got), got)
 	}
-	if got[0].URLs[0] != "stun:stun.example.net" || got[1].Username != "user" || got[1].Credential != "pa,ss" || got[2].URLs[0] != "turns:t.example:443" {
+	if got[0].URLs[0] != "stun:stun.example.net" || got[1].Username != "user" || got[1].Credential != "pa,s;s" || got[2].URLs[0] != "turns:t.example:443" {
 		t.Errorf("%+v", got)
 	}
 }
@@ -311,45 +366,51 @@ func TestBadURLs(t *testing.T) {
 }
 
 // BenchmarkStartToFirstKeyframe: from Run to the first RTP packet sent and
-// to the first keyframe the endpoint has, over loopback.
+// to the first keyframe the endpoint has, over loopback. The encoder is
+// taken to have its first keyframe ready when the connection is up.
 func BenchmarkStartToFirstKeyframe(b *testing.B) {
 	f := mediatest.Generate(b, mediatest.Options{Width: 320, Height: 240, FPS: 25, Duration: time.Second})
-	var total time.Duration
+	var toRTP, toKey time.Duration
 	for i := 0; i < b.N; i++ {
 		e := whiptest.New(b)
 		q := media.NewQueue(media.QueueConfig{})
-		u, _ := url.Parse(e.URL())
-		pub, _ := New(u, publish.Config{})
+		u, err := url.Parse(e.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub, err := New(u, publish.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
 		p := pub.(*Publisher)
 		ctx, cancel := context.WithCancel(context.Background())
 		start := time.Now()
 		errc := make(chan error, 1)
-		connected := make(chan time.Time, 1)
 		go func() {
 			errc <- p.Run(ctx, publish.Input{Video: f.Video, Audio: media.AudioParams{Codec: media.CodecOpus, SampleRate: 48000, Channels: 1, FrameSamples: 960}, Queue: q,
-				OnConnected: func() { connected <- time.Now() }})
+				OnConnected: func() {
+					for _, au := range f.VideoUnits[:5] {
+						q.Push(au)
+					}
+				}})
 		}()
-		// The encoder has its first keyframe ready when the connection is.
-		select {
-		case <-connected:
-		case err := <-errc:
-			b.Fatal(err)
-		}
-		for _, au := range f.VideoUnits[:5] {
-			q.Push(au)
-		}
-		for {
-			if fv := e.FirstVideo(); !fv.IsZero() {
-				total += fv.Sub(start)
-				break
+		deadline := time.Now().Add(20 * time.Second)
+		for e.FirstVideo().IsZero() {
+			if time.Now().After(deadline) {
+				b.Fatal("no keyframe at the endpoint after 20 s")
 			}
 			time.Sleep(time.Millisecond)
 		}
+		toKey += e.FirstVideo().Sub(start)
+		toRTP += time.Unix(0, p.firstRTP.Load()).Sub(start)
 		cancel()
-		<-errc
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
 		e.Close()
 	}
-	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-first-keyframe")
+	b.ReportMetric(float64(toRTP.Microseconds())/1000/float64(b.N), "ms-to-first-rtp")
+	b.ReportMetric(float64(toKey.Microseconds())/1000/float64(b.N), "ms-to-first-keyframe")
 }
 
 // TestConnectionLost: the far end goes away mid-stream; Run ends with
@@ -368,4 +429,32 @@ func TestConnectionLost(t *testing.T) {
 		t.Fatalf("peer gone: %v, want connection_lost", err)
 	}
 	t.Logf("noticed after %v", time.Since(start)-2*time.Second)
+}
+
+// TestHTTPStatus: each refusal of the offer gets its stable code, the status
+// in the message, and never the token.
+func TestHTTPStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		code   media.Code
+	}{
+		{http.StatusUnauthorized, media.CodeAuthFailed},
+		{http.StatusForbidden, media.CodeAuthFailed},
+		{http.StatusNotFound, media.CodeConnectFailed},
+		{http.StatusServiceUnavailable, media.CodeConnectFailed},
+		{http.StatusOK, media.CodeConnectFailed}, // 200 is not 201 Created
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+		}))
+		p := newPub(t, srv.URL+"/whip?token=url-secret", publish.Config{BearerToken: "bearer-secret"})
+		_, _, err := p.post(context.Background(), "v=0\r\n")
+		srv.Close()
+		if !errors.Is(err, media.ErrCode(tc.code)) || !strings.Contains(err.Error(), fmt.Sprint(tc.status)) {
+			t.Errorf("HTTP %d: %v, want %s with the status", tc.status, err, tc.code)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret")) {
+			t.Errorf("secret in error: %v", err)
+		}
+	}
 }

@@ -4,9 +4,11 @@
 package whiptest
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,9 +21,11 @@ import (
 )
 
 // Endpoint is a WHIP server: POST /whip answers an offer (checking the
-// content type and, when Token is set, the bearer token), /session/1 takes
-// PATCH (trickle, with If-Match against ETag) and DELETE; /old/whip
-// redirects with 307. Set the exported fields before publishing.
+// content type, that the offer has H.264 and Opus and, when Token is set,
+// the bearer token), /session/1 takes PATCH (trickle, with If-Match against
+// ETag; its candidates are added to the peer connection) and DELETE, both
+// with the token too; /old/whip redirects with 307. Set the exported fields
+// before publishing.
 type Endpoint struct {
 	fail     func(error) // reports a broken handshake on the endpoint's side
 	srv      *httptest.Server
@@ -40,11 +44,17 @@ type Endpoint struct {
 	keyframes  int
 	opus       [][]byte
 	patches    []string
+	endOfCands int
 	deletes    int
 	offers     []string
 	firstVideo time.Time
 	wg         sync.WaitGroup
-	SendPLI    atomic.Bool
+	// SendPLI makes the endpoint send a PLI every PLIInterval (default
+	// 1 s) of received video.
+	SendPLI     atomic.Bool
+	PLIInterval time.Duration
+	videoTS     []uint32 // RTP timestamp of each complete video frame
+	audioTS     []uint32
 }
 
 // New starts an endpoint on loopback, closed at the test's cleanup.
@@ -122,7 +132,7 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "content type", http.StatusUnsupportedMediaType)
 		return
 	}
-	if e.Token != "" && r.Header.Get("Authorization") != "Bearer "+e.Token {
+	if !e.authorized(r) {
 		http.Error(w, "token", http.StatusUnauthorized)
 		return
 	}
@@ -130,6 +140,10 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.offers = append(e.offers, string(offer))
 	e.mu.Unlock()
+	if !strings.Contains(string(offer), "H264/90000") || !strings.Contains(string(offer), "opus/48000") {
+		http.Error(w, "offer must have H.264 and Opus", http.StatusBadRequest)
+		return
+	}
 	if e.Garbage {
 		w.Header().Set("Content-Type", "application/sdp")
 		w.Header().Set("Location", "/session/1")
@@ -196,7 +210,15 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, pc.LocalDescription().SDP)
 }
 
+func (e *Endpoint) authorized(r *http.Request) bool {
+	return e.Token == "" || r.Header.Get("Authorization") == "Bearer "+e.Token
+}
+
 func (e *Endpoint) serveSession(w http.ResponseWriter, r *http.Request) {
+	if !e.authorized(r) {
+		http.Error(w, "token", http.StatusUnauthorized)
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch r.Method {
@@ -204,16 +226,54 @@ func (e *Endpoint) serveSession(w http.ResponseWriter, r *http.Request) {
 		e.deletes++
 		w.WriteHeader(http.StatusOK)
 	case http.MethodPatch:
-		if r.Header.Get("Content-Type") != "application/trickle-ice-sdpfrag" || r.Header.Get("If-Match") != e.ETag {
+		if e.ETag == "" {
+			http.Error(w, "no trickle", http.StatusMethodNotAllowed)
+			return
+		}
+		if r.Header.Get("Content-Type") != "application/trickle-ice-sdpfrag" {
+			http.Error(w, "content type", http.StatusUnsupportedMediaType)
+			return
+		}
+		if r.Header.Get("If-Match") != e.ETag {
 			http.Error(w, "precondition", http.StatusPreconditionFailed)
 			return
 		}
 		b, _ := io.ReadAll(r.Body)
 		e.patches = append(e.patches, string(b))
+		if len(e.pcs) > 0 {
+			if err := addCandidates(e.pcs[len(e.pcs)-1], string(b)); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		if strings.Contains(string(b), "a=end-of-candidates") {
+			e.endOfCands++
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		http.Error(w, "method", http.StatusMethodNotAllowed)
 	}
+}
+
+// addCandidates adds the candidates of a trickle-ice-sdpfrag to pc.
+func addCandidates(pc *webrtc.PeerConnection, frag string) error {
+	var mid string
+	for _, line := range strings.Split(frag, "\n") {
+		line = strings.TrimRight(line, "\r")
+		switch {
+		case strings.HasPrefix(line, "a=mid:"):
+			mid = strings.TrimPrefix(line, "a=mid:")
+		case strings.HasPrefix(line, "a=candidate:"):
+			if mid == "" {
+				return errors.New("candidate before a=mid")
+			}
+			m := mid
+			if err := pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: strings.TrimPrefix(line, "a="), SDPMid: &m}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (e *Endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) {
@@ -239,13 +299,18 @@ func (e *Endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) 
 			e.firstVideo = time.Now()
 		}
 		e.annexB = append(e.annexB, frame...)
+		e.videoTS = append(e.videoTS, pkt.Timestamp)
 		e.frames++
 		if key {
 			e.keyframes++
 		}
 		e.mu.Unlock()
 		frame = frame[:0]
-		if e.SendPLI.Load() && time.Since(lastPLI) > time.Second {
+		every := e.PLIInterval
+		if every <= 0 {
+			every = time.Second
+		}
+		if e.SendPLI.Load() && time.Since(lastPLI) > every {
 			lastPLI = time.Now()
 			pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
 		}
@@ -269,6 +334,7 @@ func (e *Endpoint) readAudio(tr *webrtc.TrackRemote) {
 		}
 		e.mu.Lock()
 		e.opus = append(e.opus, append([]byte(nil), pkt.Payload...))
+		e.audioTS = append(e.audioTS, pkt.Timestamp)
 		e.mu.Unlock()
 	}
 }
@@ -295,6 +361,14 @@ func (e *Endpoint) Opus() [][]byte {
 	return append([][]byte(nil), e.opus...)
 }
 
+// Timestamps returns the RTP timestamps of the video frames and the Opus
+// packets received, in arrival order.
+func (e *Endpoint) Timestamps() (video, audio []uint32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]uint32(nil), e.videoTS...), append([]uint32(nil), e.audioTS...)
+}
+
 // Offers returns the SDP offers posted.
 func (e *Endpoint) Offers() []string {
 	e.mu.Lock()
@@ -307,6 +381,13 @@ func (e *Endpoint) Patches() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]string(nil), e.patches...)
+}
+
+// EndOfCandidates counts the trickle PATCHes that said a=end-of-candidates.
+func (e *Endpoint) EndOfCandidates() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.endOfCands
 }
 
 // FirstVideo is when the first complete video frame arrived (zero: none).

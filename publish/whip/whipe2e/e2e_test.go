@@ -1,11 +1,14 @@
-package whip
+// Package whipe2e tests the WHIP publisher behind the real capture and
+// encoder pipeline: congestion control steering a real encoder, and PLIs
+// bringing real keyframes. It lives apart from package whip because it
+// needs control/pipeline (capture, audio, encode), which a publisher's own
+// tests must not depend on.
+package whipe2e
 
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -14,15 +17,28 @@ import (
 	"github.com/glassagent/glassagent/encode"
 	"github.com/glassagent/glassagent/media"
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/whip"
 	"github.com/glassagent/glassagent/publish/whip/whiptest"
 )
 
+func newPub(t *testing.T, raw string) *whip.Publisher {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := whip.New(u, publish.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*whip.Publisher)
+}
+
 // TestCongestion limits the loopback link in a network namespace of its own
-// (tbf, as ../shared/notes/network-faults.md describes) while a real
+// (tbf, as network-faults.md in the team notes describes) while a real
 // encoder publishes to the pion endpoint, and checks that congestion control
-// brings the encoder's bitrate under the limit, and back up when the limit
-// is lifted. It re-runs itself inside `unshare -n`, which needs root; CI runs
-// as root, elsewhere it skips with the reason.
+// brings the encoder's bitrate under the limit without freezing the video,
+// and back up when the limit is lifted. The figures are logged; timings are
+// bounded generously, not asserted tight.
 func TestCongestion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("congestion test skipped in -short mode")
@@ -30,29 +46,9 @@ func TestCongestion(t *testing.T) {
 	if !encode.SoftwareH264Available {
 		t.Skip("needs the software H.264 encoder (cgo)")
 	}
-	if os.Getenv("GLASSAGENT_IN_NETNS") == "" {
-		if os.Geteuid() != 0 {
-			if os.Getenv("CI") != "" {
-				t.Fatal("CI must run as root to make network namespaces")
-			}
-			t.Skip("needs root to make a network namespace")
-		}
-		cmd := exec.Command("unshare", "-n", os.Args[0], "-test.run=^TestCongestion$", "-test.v")
-		cmd.Env = append(os.Environ(), "GLASSAGENT_IN_NETNS=1")
-		out, err := cmd.CombinedOutput()
-		t.Logf("in the namespace:\n%s", out)
-		if err != nil {
-			t.Fatalf("congestion test in its namespace failed: %v", err)
-		}
+	if !whiptest.InNetns(t, "TestCongestion") {
 		return
 	}
-	run := func(args ...string) {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("ip", "link", "set", "lo", "up")
-
 	e := whiptest.New(t)
 	e.Loopback = true // the namespace has nothing but lo
 	clock := media.NewClock()
@@ -71,8 +67,9 @@ func TestCongestion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pl.Stop()
-	p := newPub(t, e.URL(), publish.Config{})
-	p.loopback = true
+	p := newPub(t, e.URL())
+	p.Loopback = true
+	p.MinBitrate = 100_000
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pl.Publish(ctx, p, nil) }()
@@ -81,50 +78,57 @@ func TestCongestion(t *testing.T) {
 		<-done
 	}()
 
-	sample := func(d time.Duration) (target, sent int) {
+	sample := func(d time.Duration) publish.Stats {
 		select {
 		case err := <-done:
 			t.Fatalf("publish ended: %v", err)
 		case <-time.After(d):
 		}
-		st := p.Stats()
-		return st.TargetBitrate, st.Bitrate
+		return p.Stats()
 	}
-	baseTarget, baseRate := sample(6 * time.Second)
-	t.Logf("unlimited: target %d bit/s, sending %d bit/s", baseTarget, baseRate)
-	limit := max(baseRate/2, 300_000)
-	run("tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", fmt.Sprintf("%dbit", limit), "burst", "32kbit", "latency", "400ms")
+	base := sample(6 * time.Second)
+	t.Logf("unlimited: target %d bit/s, sending %d bit/s, RTT %v", base.TargetBitrate, base.Bitrate, base.RTT)
+	// Half of what the test pattern needs, and above what the floor
+	// (100 kbit/s video, 32 kbit/s audio, headers) sends.
+	limit := max(base.Bitrate/2, 220_000)
+	whiptest.Sh(t, "tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", fmt.Sprintf("%dbit", limit), "burst", "32kbit", "latency", "400ms")
 	cut := time.Now()
 	var adapted time.Duration
-	for time.Since(cut) < 15*time.Second {
-		if tg, _ := sample(500 * time.Millisecond); tg > 0 && tg < limit {
+	for time.Since(cut) < 20*time.Second {
+		if st := sample(250 * time.Millisecond); st.TargetBitrate > 0 && st.TargetBitrate < limit {
 			adapted = time.Since(cut)
 			break
 		}
 	}
-	lowTarget, lowRate := sample(2 * time.Second)
-	t.Logf("limited to %d bit/s: target below it after %v; target %d, sending %d bit/s", limit, adapted, lowTarget, lowRate)
 	if adapted == 0 {
-		t.Fatalf("congestion control never went below the %d bit/s limit (target %d)", limit, lowTarget)
+		t.Fatalf("congestion control never went below the %d bit/s limit (target %d)", limit, p.Stats().TargetBitrate)
 	}
+	f0, _, _, _ := e.Snapshot()
+	low := sample(4 * time.Second)
+	f1, _, _, _ := e.Snapshot()
+	t.Logf("limited to %d bit/s: target below it after %v; 4 s later target %d, sending %d bit/s, encoder asked for %d, RTT %v, loss %.2f, NACKs %d, %d frames in those 4 s",
+		limit, adapted.Round(time.Millisecond), low.TargetBitrate, low.Bitrate, rec.last(), low.RTT, low.Loss, low.Retransmits, f1-f0)
 	if last := rec.last(); last >= limit {
 		t.Errorf("the encoder still runs at %d bit/s under a %d bit/s limit", last, limit)
 	}
-	run("tc", "qdisc", "del", "dev", "lo", "root")
+	// 30 fps for 4 s: a third of that is a slide show, less is frozen.
+	if f1-f0 < 40 {
+		t.Errorf("only %d frames in 4 s under the limit: the video froze", f1-f0)
+	}
+	whiptest.Sh(t, "tc", "qdisc", "del", "dev", "lo", "root")
 	lifted := time.Now()
 	var recovered time.Duration
-	for time.Since(lifted) < 30*time.Second {
-		if tg, _ := sample(500 * time.Millisecond); tg > limit*3/2 {
+	var up publish.Stats
+	for time.Since(lifted) < 45*time.Second {
+		if up = sample(250 * time.Millisecond); up.TargetBitrate > limit*6/5 {
 			recovered = time.Since(lifted)
 			break
 		}
 	}
-	t.Logf("limit lifted: target above %d after %v (final encoder bitrate %d)", limit*3/2, recovered, rec.last())
+	t.Logf("limit lifted: target above %d after %v (target %d, sending %d, encoder asked for %d)",
+		limit*6/5, recovered.Round(time.Millisecond), up.TargetBitrate, up.Bitrate, rec.last())
 	if recovered == 0 {
 		t.Errorf("target did not rise after the limit was lifted")
-	}
-	if frames, _, _, _ := e.Snapshot(); frames < 100 {
-		t.Errorf("only %d frames arrived: the video froze", frames)
 	}
 }
 
@@ -172,7 +176,7 @@ func TestPLIKeyframesReceived(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pl.Stop()
-	p := newPub(t, e.URL(), publish.Config{})
+	p := newPub(t, e.URL())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pl.Publish(ctx, p, nil) }()
