@@ -1,26 +1,40 @@
 package encode
 
 import (
-	"time"
-
 	aac "github.com/tphakala/go-aac"
 
 	"github.com/glassagent/glassagent/media"
 )
 
 // AAC encodes AAC-LC in pure Go (tphakala/go-aac), so the static device
-// build has it.
+// build has it. Output units are raw AAC frames (no ADTS); Params().Config
+// is the AudioSpecificConfig a muxer needs.
+//
+// Timestamps and priming: go-aac, like ffmpeg's encoder it is ported from,
+// returns nothing for the first frame and then one access unit per frame,
+// and the decoded stream starts with EncoderDelay (1024) samples of priming.
+// Access unit k therefore decodes to the input samples [(k-1)*1024, k*1024)
+// and is stamped firstPTS + (k-1)*1024/rate: the first unit, pure priming,
+// carries firstPTS minus one frame (21.3 ms at 48 kHz), exactly as ffmpeg
+// stamps it. That keeps decoded sound in sync with video to the sample
+// without trimming; publishers start their clocks at the first video IDR, so
+// the early unit is harmless (RTMP drops it, MPEG-TS carries it before t0).
+// The last input frame stays inside the encoder at Close (21 ms at the end
+// of a stream).
 type AAC struct {
-	enc      *aac.Encoder
-	fr       *framer
-	params   media.AudioParams
-	planes   [][]float32 // deinterleaved frame, reused
-	delay    time.Duration
-	frameDur time.Duration
-	out      []*media.AccessUnit
+	enc    *aac.Encoder
+	fr     *framer
+	params media.AudioParams
+	planes [][]float32 // deinterleaved frame, reused
+	// early is how many samples before the input frame it came with a
+	// unit starts: see NewAAC.
+	early  int64
+	out    []*media.AccessUnit
+	closed bool
 }
 
-// NewAAC makes an AAC-LC encoder at 44.1 or 48 kHz, mono or stereo.
+// NewAAC makes an AAC-LC encoder at 44.1 or 48 kHz (go-aac's rates), mono
+// or stereo, 8 to 512 kbit/s.
 func NewAAC(cfg AudioConfig) (*AAC, error) {
 	if err := cfg.validate(44100, 48000); err != nil {
 		return nil, err
@@ -43,12 +57,12 @@ func NewAAC(cfg AudioConfig) (*AAC, error) {
 			Bitrate: cfg.Bitrate, Config: enc.AudioSpecificConfig(), FrameSamples: aac.FrameSize,
 		},
 		planes: make([][]float32, cfg.Channels),
-		// The encoder outputs a frame one call late and its decoded output
-		// starts enc.Delay() samples late (priming). Stamping each frame
-		// that much earlier keeps audio in sync with video, as ffmpeg's
-		// own AAC encoder does with its negative first PTS.
-		delay:    time.Duration(int64(enc.Delay()) * int64(time.Second) / int64(cfg.SampleRate)),
-		frameDur: time.Duration(aac.FrameSize) * time.Second / time.Duration(cfg.SampleRate),
+		// The unit returned with input frame k is unit k-1 (one call
+		// late), and the decoded stream carries Delay() samples of
+		// priming before input sample 0, so unit k-1 starts at input
+		// sample (k-1)*1024 - Delay(): 1024 + Delay() samples before
+		// frame k.
+		early: int64(aac.FrameSize + enc.Delay()),
 	}
 	for c := range a.planes {
 		a.planes[c] = make([]float32, aac.FrameSize)
@@ -59,17 +73,21 @@ func NewAAC(cfg AudioConfig) (*AAC, error) {
 // Params implements AudioEncoder.
 func (a *AAC) Params() media.AudioParams { return a.params }
 
-// Encode implements AudioEncoder.
+// Encode implements AudioEncoder. Blocks may have any length; a unit comes
+// out for every 1024 samples per channel.
 func (a *AAC) Encode(b *media.AudioBlock) ([]*media.AccessUnit, error) {
+	if a.closed {
+		return nil, media.Errorf(media.CodeEncoderFailed, "AAC encoder is closed")
+	}
 	if err := a.fr.check(b); err != nil {
 		return nil, err
 	}
 	a.out = a.out[:0]
-	err := a.fr.push(b, func(pcm []int16, pts time.Duration) error {
+	err := a.fr.push(b, func(pcm []int16, first int64) error {
 		ch := len(a.planes)
-		for i := 0; i < aac.FrameSize; i++ {
-			for c := 0; c < ch; c++ {
-				a.planes[c][i] = float32(pcm[i*ch+c]) / 32768
+		for c, plane := range a.planes {
+			for i := range plane {
+				plane[i] = float32(pcm[i*ch+c]) / 32768
 			}
 		}
 		frame, err := a.enc.EncodeFrame(nil, a.planes)
@@ -77,22 +95,21 @@ func (a *AAC) Encode(b *media.AudioBlock) ([]*media.AccessUnit, error) {
 			return media.Errorf(media.CodeEncoderFailed, "AAC: %w", err)
 		}
 		if len(frame) == 0 {
-			return nil // priming: the first frame comes out with the next
+			return nil // the first call primes; its unit comes with the next
 		}
-		// This output is the previous input frame (one call late), and
-		// decodes to priming first: stamp it a frame and the delay early.
-		t := pts - a.frameDur - a.delay
-		a.out = append(a.out, &media.AccessUnit{Codec: media.CodecAAC, PTS: t, DTS: t, Key: true, NALUs: [][]byte{frame}})
+		a.out = append(a.out, newAudioUnit(media.CodecAAC, a.fr.pts(first-a.early), frame))
 		return nil
 	})
-	if err != nil {
+	if err != nil || len(a.out) == 0 {
 		return nil, err
-	}
-	if len(a.out) == 0 {
-		return nil, nil
 	}
 	return append([]*media.AccessUnit(nil), a.out...), nil
 }
 
-// Close implements AudioEncoder.
-func (a *AAC) Close() error { return nil }
+// Close implements AudioEncoder. The frame still inside the encoder is
+// dropped: the interface has no way to return it, and 21 ms at the end of a
+// stream is not worth one.
+func (a *AAC) Close() error {
+	a.closed = true
+	return nil
+}
