@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -17,37 +18,7 @@ import (
 // the static device binary has sound: libasound would need cgo, and
 // yobert/alsa is not allowed here. This is the part of asound.h a
 // microphone and a speaker need: hw_params with S16_LE interleaved frames,
-// prepare, readi/writei, drain.
-
-// pcmHwParams is struct snd_pcm_hw_params: 608 bytes on 64-bit targets,
-// 604 on 32-bit (fifo_size is an unsigned long).
-type pcmHwParams struct {
-	Flags     uint32
-	Masks     [3][8]uint32 // ACCESS, FORMAT, SUBFORMAT
-	Mres      [5][8]uint32
-	Intervals [12]pcmInterval // SAMPLE_BITS .. TICK_TIME
-	Ires      [9]pcmInterval
-	Rmask     uint32
-	Cmask     uint32
-	Info      uint32
-	Msbits    uint32
-	RateNum   uint32
-	RateDen   uint32
-	FifoSize  uint // snd_pcm_uframes_t
-	Reserved  [64]byte
-}
-
-type pcmInterval struct {
-	Min, Max uint32
-	Flags    uint32 // openmin:1 openmax:1 integer:1 empty:1
-}
-
-// snd_xferi: result, buf, frames.
-type pcmXferi struct {
-	Result int
-	Buf    unsafe.Pointer
-	Frames uint
-}
+// prepare, readi/writei with xrun recovery, drain. Structs: alsa_layout.go.
 
 const (
 	pcmAccessRWInterleaved = 3
@@ -60,7 +31,6 @@ const (
 	ivRate       = 3
 	ivPeriodSize = 5
 	ivPeriods    = 7
-	ivBufferSize = 9
 
 	intervalInteger = 1 << 2
 
@@ -68,6 +38,12 @@ const (
 	iocWrite = 1
 	iocRead  = 2
 	alsaType = 'A'
+
+	// pcmPeriods is the ring buffer length in periods: 16 x 10 ms rides
+	// out a garbage collection or a busy core. It adds no capture latency
+	// (a period is read as soon as it is complete); on playback it only
+	// delays cues.
+	pcmPeriods = 16
 )
 
 func alsaIoc(dir, nr, size uintptr) uintptr { return dir<<30 | size<<16 | alsaType<<8 | nr }
@@ -75,29 +51,37 @@ func alsaIoc(dir, nr, size uintptr) uintptr { return dir<<30 | size<<16 | alsaTy
 var (
 	pcmIoctlHwParams = alsaIoc(iocRead|iocWrite, 0x11, unsafe.Sizeof(pcmHwParams{}))
 	pcmIoctlPrepare  = alsaIoc(iocNone, 0x40, 0)
-	pcmIoctlDrain    = alsaIoc(iocNone, 0x44, 0)
 	pcmIoctlDrop     = alsaIoc(iocNone, 0x43, 0)
+	pcmIoctlDrain    = alsaIoc(iocNone, 0x44, 0)
 	pcmIoctlWritei   = alsaIoc(iocWrite, 0x50, unsafe.Sizeof(pcmXferi{}))
 	pcmIoctlReadi    = alsaIoc(iocRead, 0x51, unsafe.Sizeof(pcmXferi{}))
 )
 
-// pcm is an open PCM device.
+// pcm is an open PCM device, non-blocking so that a blocked read or write
+// notices its context and Close.
 type pcm struct {
-	fd       int
-	format   media.AudioFormat
-	period   int // frames
-	overruns atomic.Uint64
+	fd      int
+	path    string
+	capture bool
+	format  media.AudioFormat
+	period  int // frames
+	xruns   atomic.Uint64
+	stop    atomic.Bool
+	ioMu    sync.Mutex // held by xfer; close waits for it
 }
 
 // openPCM opens /dev/snd/pcmC{card}D{dev}{c|p} for S16_LE interleaved at
 // the format, with periods of period frames.
 func openPCM(card, dev int, capture bool, f media.AudioFormat, period int) (*pcm, error) {
+	if f.SampleRate < 8000 || f.SampleRate > 192000 || f.Channels < 1 || f.Channels > 8 {
+		return nil, media.Errorf(media.CodeInvalidConfig, "audio format %d Hz x%d: want 8000-192000 Hz, 1-8 channels", f.SampleRate, f.Channels)
+	}
 	dir := 'p'
 	if capture {
 		dir = 'c'
 	}
 	path := fmt.Sprintf("/dev/snd/pcmC%dD%d%c", card, dev, dir)
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -121,7 +105,7 @@ func openPCM(card, dev int, capture bool, f media.AudioFormat, period int) (*pcm
 	set(ivChannels, f.Channels)
 	set(ivRate, f.SampleRate)
 	set(ivPeriodSize, period)
-	set(ivPeriods, 4)
+	set(ivPeriods, pcmPeriods)
 	if err := alsaIoctl(fd, pcmIoctlHwParams, unsafe.Pointer(&hw)); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %d Hz x%d S16_LE, %d-frame periods not accepted: %w", path, f.SampleRate, f.Channels, period, err)
@@ -130,7 +114,7 @@ func openPCM(card, dev int, capture bool, f media.AudioFormat, period int) (*pcm
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: prepare: %w", path, err)
 	}
-	return &pcm{fd: fd, format: f, period: period}, nil
+	return &pcm{fd: fd, path: path, capture: capture, format: f, period: period}, nil
 }
 
 func alsaIoctl(fd int, req uintptr, arg unsafe.Pointer) error {
@@ -146,37 +130,93 @@ func alsaIoctl(fd int, req uintptr, arg unsafe.Pointer) error {
 	}
 }
 
-// xfer moves frames to (writei) or from (readi) buf; on -EPIPE (overrun or
-// underrun) it prepares the device again and counts it.
-func (p *pcm) xfer(req uintptr, buf []int16) error {
-	frames := len(buf) / p.format.Channels
+// errPCMClosed ends a transfer interrupted by close.
+var errPCMClosed = fmt.Errorf("ALSA device: %w", ErrClosed)
+
+// xfer moves all of buf to (playback) or from (capture) the device. On
+// -EPIPE (capture overrun, playback underrun) or -ESTRPIPE (suspend) it
+// prepares the device again, counts it and calls onXrun, then goes on.
+func (p *pcm) xfer(ctx context.Context, buf []int16, onXrun func()) error {
+	p.ioMu.Lock()
+	defer p.ioMu.Unlock()
+	req, ev := uintptr(pcmIoctlWritei), int16(unix.POLLOUT)
+	if p.capture {
+		req, ev = pcmIoctlReadi, unix.POLLIN
+	}
+	ch := p.format.Channels
+	frames := len(buf) / ch
 	for done := 0; done < frames; {
-		x := pcmXferi{Buf: unsafe.Pointer(&buf[done*p.format.Channels]), Frames: uint(frames - done)}
-		err := alsaIoctl(p.fd, req, unsafe.Pointer(&x))
-		if errors.Is(err, unix.EPIPE) {
-			p.overruns.Add(1)
-			if err := alsaIoctl(p.fd, pcmIoctlPrepare, nil); err != nil {
-				return err
-			}
-			continue
+		if p.stop.Load() {
+			return errPCMClosed
 		}
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		done += x.Result
+		x := pcmXferi{Buf: uintptr(unsafe.Pointer(&buf[done*ch])), Frames: uint(frames - done)}
+		err := alsaIoctl(p.fd, req, unsafe.Pointer(&x))
+		switch {
+		case err == nil:
+			done += x.Result
+		case errors.Is(err, unix.EAGAIN):
+			// Wake every 100 ms to notice ctx and close.
+			fds := []unix.PollFd{{Fd: int32(p.fd), Events: ev}}
+			if _, err := unix.Poll(fds, 100); err != nil && err != unix.EINTR {
+				return fmt.Errorf("%s: poll: %w", p.path, err)
+			}
+		case errors.Is(err, unix.EPIPE), errors.Is(err, unix.ESTRPIPE):
+			p.xruns.Add(1)
+			if err := alsaIoctl(p.fd, pcmIoctlPrepare, nil); err != nil {
+				return fmt.Errorf("%s: recovering from xrun: %w", p.path, err)
+			}
+			if onXrun != nil {
+				onXrun()
+			}
+		default:
+			return fmt.Errorf("%s: %w", p.path, err)
+		}
 	}
 	return nil
 }
 
-func (p *pcm) close() error { return unix.Close(p.fd) }
+// close stops a transfer in progress (within 100 ms) and closes the fd.
+func (p *pcm) close(drop bool) error {
+	if p.stop.Swap(true) {
+		return nil
+	}
+	p.ioMu.Lock()
+	defer p.ioMu.Unlock()
+	if drop {
+		alsaIoctl(p.fd, pcmIoctlDrop, nil)
+	}
+	return unix.Close(p.fd)
+}
 
 // ALSAMic is a microphone on an ALSA capture device.
 type ALSAMic struct {
-	p     *pcm
-	block media.AudioBlock
-	clock *media.Clock
-	start time.Duration
-	read  int64
+	p        *pcm
+	name     string
+	block    media.AudioBlock
+	clock    *media.Clock
+	base     time.Duration // pipeline time of sample 0 since the last anchor
+	read     int64         // frames read since the anchor
+	anchored bool
+	end      time.Duration // end of the last block, to stay monotonic
+}
+
+// OpenMic opens an ALSA capture device by name: "hw:CARD,DEV" with CARD a
+// number or the card's id from /proc/asound/cards ("hw:Loopback,1"), a
+// bare card id or name (device 0), or "default" (the first microphone).
+// Blocks are 10 ms.
+func OpenMic(name string, f media.AudioFormat, clock *media.Clock) (*ALSAMic, error) {
+	card, dev, err := ResolveALSA(name, true)
+	if err != nil {
+		return nil, media.Wrap(media.CodeMicFailed, err)
+	}
+	m, err := OpenALSAMic(card, dev, f, clock)
+	if m != nil {
+		m.name = name
+	}
+	return m, err
 }
 
 // OpenALSAMic opens hw:card,dev for capture.
@@ -184,9 +224,12 @@ func OpenALSAMic(card, dev int, f media.AudioFormat, clock *media.Clock) (*ALSAM
 	period := f.SampleRate / 100 // 10 ms
 	p, err := openPCM(card, dev, true, f, period)
 	if err != nil {
+		if media.CodeOf(err) == media.CodeInvalidConfig {
+			return nil, err
+		}
 		return nil, media.Wrap(media.CodeMicFailed, err)
 	}
-	m := &ALSAMic{p: p, clock: clock, start: clock.Now()}
+	m := &ALSAMic{p: p, clock: clock, name: fmt.Sprintf("hw:%d,%d", card, dev)}
 	m.block.Format = f
 	m.block.Samples = make([]int16, period*f.Channels)
 	return m, nil
@@ -195,31 +238,50 @@ func OpenALSAMic(card, dev int, f media.AudioFormat, clock *media.Clock) (*ALSAM
 // Format implements AudioSource.
 func (m *ALSAMic) Format() media.AudioFormat { return m.p.format }
 
-// Overruns counts capture overruns recovered from.
-func (m *ALSAMic) Overruns() uint64 { return m.p.overruns.Load() }
+// Overruns counts capture overruns recovered from (samples were lost).
+func (m *ALSAMic) Overruns() uint64 { return m.p.xruns.Load() }
 
-// Read implements AudioSource: one 10 ms period, its PTS from the sample
-// count.
+// Read implements AudioSource: one 10 ms period.
+//
+// PTS comes from the sample count: the first block is anchored at the
+// instant it was read minus its own length (when its first sample was
+// captured), and every later block is the anchor plus the samples read
+// since, so it never drifts against the sound card. An overrun loses
+// samples, so the next block is anchored afresh (never before the end of
+// the last one).
 func (m *ALSAMic) Read(ctx context.Context) (*media.AudioBlock, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	err := m.p.xfer(ctx, m.block.Samples, func() { m.anchored = false })
+	if err != nil {
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, media.Errorf(media.CodeMicFailed, "microphone %s: %w", m.name, err)
 	}
-	if err := m.p.xfer(pcmIoctlReadi, m.block.Samples); err != nil {
-		return nil, media.Errorf(media.CodeMicFailed, "ALSA read: %w", err)
+	rate := int64(m.p.format.SampleRate)
+	dur := func(frames int64) time.Duration { return time.Duration(frames * int64(time.Second) / rate) }
+	if !m.anchored {
+		m.base, m.read, m.anchored = max(m.clock.Now()-dur(int64(m.p.period)), m.end), 0, true
 	}
-	m.block.PTS = m.start + time.Duration(m.read*int64(time.Second)/int64(m.p.format.SampleRate))
+	m.block.PTS = m.base + dur(m.read)
 	m.read += int64(m.p.period)
+	m.end = m.base + dur(m.read)
 	return &m.block, nil
 }
 
-// Close implements AudioSource.
-func (m *ALSAMic) Close() error {
-	alsaIoctl(m.p.fd, pcmIoctlDrop, nil)
-	return m.p.close()
-}
+// Close implements AudioSource; safe to call twice and while Read waits.
+func (m *ALSAMic) Close() error { return m.p.close(true) }
 
 // ALSAPlayback plays PCM on an ALSA playback device.
 type ALSAPlayback struct{ p *pcm }
+
+// OpenPlayback opens an ALSA playback device by name (see OpenMic).
+func OpenPlayback(name string, f media.AudioFormat) (*ALSAPlayback, error) {
+	card, dev, err := ResolveALSA(name, false)
+	if err != nil {
+		return nil, err
+	}
+	return OpenALSAPlayback(card, dev, f)
+}
 
 // OpenALSAPlayback opens hw:card,dev for playback.
 func OpenALSAPlayback(card, dev int, f media.AudioFormat) (*ALSAPlayback, error) {
@@ -230,11 +292,34 @@ func OpenALSAPlayback(card, dev int, f media.AudioFormat) (*ALSAPlayback, error)
 	return &ALSAPlayback{p: p}, nil
 }
 
-// Write plays interleaved samples, blocking until the device took them.
-func (a *ALSAPlayback) Write(samples []int16) error { return a.p.xfer(pcmIoctlWritei, samples) }
+// Write plays interleaved samples, blocking until the device took them. An
+// underrun (the writer was late) is recovered from and counted.
+func (a *ALSAPlayback) Write(samples []int16) error {
+	return a.p.xfer(context.Background(), samples, nil)
+}
 
-// Drain waits until everything written has played.
-func (a *ALSAPlayback) Drain() error { return alsaIoctl(a.p.fd, pcmIoctlDrain, nil) }
+// Underruns counts playback underruns recovered from.
+func (a *ALSAPlayback) Underruns() uint64 { return a.p.xruns.Load() }
 
-// Close stops playback and frees the device.
-func (a *ALSAPlayback) Close() error { return a.p.close() }
+// Drain waits until everything written has played. The device is
+// non-blocking, where DRAIN returns EAGAIN at once, so it waits here in
+// blocking mode.
+func (a *ALSAPlayback) Drain() error {
+	a.p.ioMu.Lock()
+	defer a.p.ioMu.Unlock()
+	if a.p.stop.Load() {
+		return errPCMClosed
+	}
+	if err := unix.SetNonblock(a.p.fd, false); err != nil {
+		return err
+	}
+	defer unix.SetNonblock(a.p.fd, true)
+	if err := alsaIoctl(a.p.fd, pcmIoctlDrain, nil); err != nil && !errors.Is(err, unix.EBADFD) {
+		return fmt.Errorf("%s: drain: %w", a.p.path, err)
+	}
+	return nil
+}
+
+// Close stops playback at once and frees the device (Drain first to let
+// it finish).
+func (a *ALSAPlayback) Close() error { return a.p.close(true) }

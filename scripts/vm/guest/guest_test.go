@@ -9,11 +9,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,23 +28,36 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run()) // tests skip
 	}
 	code := 1
-	defer func() {
-		// The host looks for these markers on the serial console.
-		if code == 0 {
-			fmt.Println("VMTEST: PASS")
-		} else {
-			fmt.Println("VMTEST: FAIL")
-		}
-		os.Stdout.Sync()
-		unix.Sync()
-		unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-	}()
+	defer func() { exitGuest(code) }()
 	flag.Set("test.v", "true") // the console is the only report
 	if err := setup(); err != nil {
 		fmt.Println("vmtest setup:", err)
 		return
 	}
+	if b, err := os.ReadFile("/run.filter"); err == nil {
+		flag.Set("test.run", strings.TrimSpace(string(b)))
+	}
 	code = m.Run()
+}
+
+// exitGuest reports the result twice, as the host checks both: a marker on
+// the serial console, flushed (tcdrain) before anything else happens, and
+// the code through QEMU's isa-debug-exit port 0xf4 (written via /dev/port,
+// as Go has no in/out instructions). Power-off is the fallback.
+func exitGuest(code int) {
+	if code == 0 {
+		fmt.Println("VMTEST: PASS")
+	} else {
+		fmt.Println("VMTEST: FAIL")
+	}
+	os.Stdout.Sync()
+	unix.IoctlSetInt(1, unix.TCSBRK, 1) // tcdrain
+	if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
+		f.WriteAt([]byte{byte(code)}, 0xf4)
+		f.Close()
+	}
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 }
 
 // setup mounts the kernel filesystems and loads the modules listed, in
@@ -138,61 +149,6 @@ func TestProbeALSA(t *testing.T) {
 	}
 }
 
-// TestALSALoopback: a 1 kHz tone written to the loopback card's playback
-// side (hw:0,0) is captured on its capture side (hw:0,1) by our pure-Go
-// ALSA code, with the frequency intact.
-func TestALSALoopback(t *testing.T) {
-	needGuest(t)
-	f := media.AudioFormat{SampleRate: 48000, Channels: 1}
-	out, err := capture.OpenALSAPlayback(0, 0, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	mic, err := capture.OpenALSAMic(0, 1, f, media.NewClock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mic.Close()
-	tone := make([]int16, 48000*2)
-	for i := range tone {
-		tone[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/48000))
-	}
-	played := make(chan error, 1)
-	go func() { played <- out.Write(tone) }()
-	var got []int16
-	var last time.Duration = -1
-	for len(got) < 48000 {
-		b, err := mic.Read(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.PTS <= last {
-			t.Fatalf("capture PTS not increasing: %v after %v", b.PTS, last)
-		}
-		last = b.PTS
-		got = append(got, b.Samples...)
-	}
-	if err := <-played; err != nil {
-		t.Fatal(err)
-	}
-	// The last half second: the tone has arrived by then.
-	tail := got[len(got)/2:]
-	crossings, energy := 0, 0.0
-	for i := 1; i < len(tail); i++ {
-		if (tail[i-1] < 0) != (tail[i] < 0) {
-			crossings++
-		}
-		energy += float64(tail[i]) * float64(tail[i])
-	}
-	hz := float64(crossings) / 2 / (float64(len(tail)) / 48000)
-	rms := math.Sqrt(energy / float64(len(tail)))
-	t.Logf("captured %.1f Hz at rms %.0f; overruns %d", hz, rms, mic.Overruns())
-	if math.Abs(hz-1000) > 20 || rms < 3000 {
-		t.Errorf("captured %.1f Hz at rms %.0f, want the 1 kHz tone (rms ~5657)", hz, rms)
-	}
-}
-
 // TestCuesOnTheSpeaker: the start cue played through the sounds package on
 // the loopback's playback side is heard on its capture side.
 func TestCuesOnTheSpeaker(t *testing.T) {
@@ -228,47 +184,5 @@ func TestCuesOnTheSpeaker(t *testing.T) {
 	t.Logf("cue captured with peak %d", peak)
 	if peak < 5000 {
 		t.Errorf("the cue was not heard (peak %d)", peak)
-	}
-}
-
-// TestVividCapture: frames from the vivid camera through our V4L2 capture
-// (MMAP streaming, YUYV converted to I420): the count, increasing
-// timestamps, and a real picture (vivid's colour bars), not a constant.
-func TestVividCapture(t *testing.T) {
-	needGuest(t)
-	for _, size := range [][2]int{{640, 360}, {320, 240}} {
-		cam, err := capture.OpenCamera("/dev/video0", size[0], size[1], 30, media.NewClock())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var last time.Duration = -1
-		for i := 0; i < 10; i++ {
-			f, err := cam.Read(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f.Format.Width != size[0] || f.Format.Height != size[1] {
-				t.Fatalf("frame %dx%d", f.Format.Width, f.Format.Height)
-			}
-			if f.PTS <= last {
-				t.Errorf("PTS %v after %v", f.PTS, last)
-			}
-			last = f.PTS
-			y := f.Planes[0]
-			lo, hi := 255, 0
-			for _, v := range y[:size[0]] { // the first row crosses the bars
-				lo, hi = min(lo, int(v)), max(hi, int(v))
-			}
-			if i == 9 {
-				t.Logf("%dx%d %v: first row luma %d..%d", size[0], size[1], f.Format.Pixel, lo, hi)
-				if hi-lo < 50 {
-					t.Errorf("no colour bars in the first row: luma %d..%d", lo, hi)
-				}
-			}
-			f.Release()
-		}
-		if err := cam.Close(); err != nil {
-			t.Error(err)
-		}
 	}
 }
