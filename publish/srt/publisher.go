@@ -22,6 +22,7 @@ type Publisher struct {
 
 	mu   sync.Mutex
 	conn gosrt.Conn
+	loss lossWindow // guarded by mu
 
 	bytes, packets, vframes, aframes atomic.Uint64
 	lastWrite                        atomic.Int64 // ns the last socket write took
@@ -203,11 +204,37 @@ func (p *Publisher) Stats() publish.Stats {
 		s.RTT = time.Duration(st.Instantaneous.MsRTT * float64(time.Millisecond))
 		s.SendBuffer = time.Duration(st.Instantaneous.MsSendBuf) * time.Millisecond
 		s.Retransmits = st.Accumulated.PktRetrans
-		if sent := st.Interval.PktSent; sent > 0 {
-			s.Loss = float64(st.Interval.PktSendLoss) / float64(sent)
-		} else if st.Accumulated.PktSent > 0 {
-			s.Loss = float64(st.Accumulated.PktSendLoss) / float64(st.Accumulated.PktSent)
-		}
+		p.mu.Lock()
+		s.Loss = p.loss.update(conn, time.Now(), st.Accumulated.PktSent, st.Accumulated.PktSendLoss)
+		p.mu.Unlock()
 	}
 	return s
+}
+
+// lossWindow turns gosrt's counters into the loss over the last second or
+// so. gosrt's own Interval figures are relative to the Statistics value
+// passed in, so with several readers (status, bitrate controller) they
+// would cover whatever happened since the other reader; and the
+// accumulated ratio remembers a congestion minutes after it ended.
+type lossWindow struct {
+	conn       gosrt.Conn
+	at         time.Time
+	sent, lost uint64
+	last       float64
+}
+
+func (w *lossWindow) update(conn gosrt.Conn, now time.Time, sent, lost uint64) float64 {
+	if w.conn != conn || sent < w.sent || lost < w.lost {
+		*w = lossWindow{conn: conn, at: now, sent: sent, lost: lost}
+		return 0
+	}
+	if now.Sub(w.at) >= time.Second {
+		if ds := sent - w.sent; ds > 0 {
+			w.last = min(1, float64(lost-w.lost)/float64(ds))
+		} else {
+			w.last = 0
+		}
+		w.at, w.sent, w.lost = now, sent, lost
+	}
+	return w.last
 }

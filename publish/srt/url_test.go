@@ -2,6 +2,7 @@ package srt
 
 import (
 	"errors"
+	"math"
 	"net/url"
 	"strings"
 	"testing"
@@ -124,5 +125,30 @@ func TestParseURLHashStreamID(t *testing.T) {
 	}
 	if o.streamID != "#!::r=live/cam,m=publish" || o.passphrase != "0123456789abc" || o.latency != 200*time.Millisecond {
 		t.Errorf("parsed %+v: the part after '#' was lost", o)
+	}
+}
+
+// TestLossWindow: loss is the share lost over the last second or so, and
+// forgets a congestion once it is over (gosrt's accumulated ratio does not).
+func TestLossWindow(t *testing.T) {
+	var w lossWindow
+	t0 := time.Unix(0, 0)
+	steps := []struct {
+		at         time.Duration
+		sent, lost uint64
+		want       float64
+	}{
+		{0, 0, 0, 0},
+		{500 * time.Millisecond, 500, 50, 0}, // under a second: the previous figure
+		{time.Second, 1000, 100, 0.1},
+		{2 * time.Second, 2000, 400, 0.3},
+		{3 * time.Second, 3000, 400, 0}, // congestion over: no loss now
+		{4 * time.Second, 3000, 400, 0}, // nothing sent
+		{5 * time.Second, 10, 0, 0},     // counters went back (new connection)
+	}
+	for _, s := range steps {
+		if got := w.update(nil, t0.Add(s.at), s.sent, s.lost); math.Abs(got-s.want) > 1e-9 {
+			t.Errorf("at %v (%d sent, %d lost): loss %.3f, want %.3f", s.at, s.sent, s.lost, got, s.want)
+		}
 	}
 }
