@@ -1,0 +1,423 @@
+package abr
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glassagent/glassagent/media"
+)
+
+const (
+	testMin = 300_000
+	testMax = 4_000_000
+	iv      = 500 * time.Millisecond
+)
+
+func newTest(t testing.TB, cfg Config) *Controller {
+	t.Helper()
+	if cfg.Min == 0 {
+		cfg.Min, cfg.Max = testMin, testMax
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := Config{Min: testMin, Max: testMax}
+	for _, tc := range []struct {
+		field string
+		mod   func(*Config)
+	}{
+		{"Min", func(c *Config) { c.Min = 0 }},
+		{"Min", func(c *Config) { c.Min = -5 }},
+		{"Max", func(c *Config) { c.Max = testMin - 1 }},
+		{"Max", func(c *Config) { c.Max = maxBitrate + 1 }},
+		{"Start", func(c *Config) { c.Start = testMax + 1 }},
+		{"Start", func(c *Config) { c.Start = testMin - 1 }},
+		{"Interval", func(c *Config) { c.Interval = -time.Second }},
+		{"Interval", func(c *Config) { c.Interval = 2 * time.Minute }},
+		{"RTTWindow", func(c *Config) { c.RTTWindow = 100 * time.Millisecond }},
+		{"CeilingHold", func(c *Config) { c.CeilingHold = 2 * time.Hour }},
+		{"LossHigh", func(c *Config) { c.LossHigh = 1 }},
+		{"LossHigh", func(c *Config) { c.LossHigh = -0.1 }},
+		{"Backoff", func(c *Config) { c.Backoff = 0.3 }},
+		{"Backoff", func(c *Config) { c.Backoff = 1 }},
+		{"SevereBackoff", func(c *Config) { c.SevereBackoff = 0.2 }},
+		{"StepFraction", func(c *Config) { c.StepFraction = 1.5 }},
+		{"ShortfallHigh", func(c *Config) { c.ShortfallHigh = 2 }},
+		{"HealthyIntervals", func(c *Config) { c.HealthyIntervals = -1 }},
+		{"RebaselineCuts", func(c *Config) { c.RebaselineCuts = 1000 }},
+	} {
+		cfg := ok
+		tc.mod(&cfg)
+		err := cfg.Validate()
+		if !errors.Is(err, media.ErrCode(media.CodeInvalidConfig)) {
+			t.Errorf("%+v: got %v, want invalid_config", cfg, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), " "+tc.field+" ") {
+			t.Errorf("error %q does not name %s", err, tc.field)
+		}
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New accepted %+v", cfg)
+		}
+	}
+	for _, cfg := range []Config{ok, {Min: 1, Max: 1}, {Min: testMin, Max: testMax, Start: testMin, Interval: time.Second, Backoff: 0.5, LossHigh: 0.02}} {
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+}
+
+func TestStartDefaultsToMax(t *testing.T) {
+	if got := newTest(t, Config{}).Bitrate(); got != testMax {
+		t.Errorf("start %d, want Max %d", got, testMax)
+	}
+	if got := newTest(t, Config{Min: testMin, Max: testMax, Start: 1_000_000}).Bitrate(); got != 1_000_000 {
+		t.Errorf("start %d, want 1000000", got)
+	}
+}
+
+// A healthy link, recorded: not a single change, however its RTT, loss and
+// queue wobble, for five minutes.
+func TestSteadyTraceNoChange(t *testing.T) {
+	c := newTest(t, Config{})
+	n := 0
+	for i := range 10 * len(steadyLTE) {
+		s := steadyLTE[i%len(steadyLTE)].sample(time.Duration(i+1) * iv)
+		d := c.Update(s)
+		if d.Changed || d.Bitrate != testMax {
+			t.Errorf("sample %d (%+v): changed to %d (%s)", i, s, d.Bitrate, d.Reason)
+		}
+		n++
+	}
+	// The naive controller cuts on the retry bursts and the 6 % sample.
+	nv := &naive{rate: testMax, min: testMin, max: testMax, step: testMax / 20}
+	cuts, prev := 0, testMax
+	for i := range len(steadyLTE) {
+		d := nv.Update(steadyLTE[i].sample(time.Duration(i+1) * iv))
+		if d.Bitrate < prev {
+			cuts++
+		}
+		prev = d.Bitrate
+	}
+	t.Logf("steady trace: %d samples, ours 0 changes; naive cut %d times in 30 s", n, cuts)
+	if cuts == 0 {
+		t.Error("the naive controller saw nothing in the steady trace: the trace tests nothing")
+	}
+}
+
+// replayLoss feeds a healthy link whose loss follows lossSpikes; the rates
+// follow the controller as an encoder would.
+func replayLoss(c controller, samples int) []point {
+	loss := map[int]float64{}
+	for _, l := range lossSpikes {
+		loss[l.at] = l.lossPct
+	}
+	rate := testMax
+	var tr []point
+	for i := range samples {
+		s := Sample{At: time.Duration(i+1) * iv, RTT: 45 * time.Millisecond, SendBuffer: 55 * time.Millisecond,
+			Loss: loss[i] / 100, QueueDelay: 10 * time.Millisecond, SendRate: rate + 64_000, EncoderRate: rate}
+		d := c.Update(s)
+		rate = d.Bitrate
+		tr = append(tr, point{t: s.At, rate: rate, capacity: 10e6, s: s, d: d})
+	}
+	return tr
+}
+
+func TestLossSpikes(t *testing.T) {
+	tr := replayLoss(newTest(t, Config{}), 240)
+	var cuts []point
+	for i := 1; i < len(tr); i++ {
+		if tr[i].rate < tr[i-1].rate {
+			cuts = append(cuts, tr[i])
+		}
+	}
+	defer func() {
+		if t.Failed() {
+			logTrace(t, tr)
+		}
+	}()
+	// Lone bursts: nothing. Every other sample: a cut on the second (index
+	// 62). Three in a row: a cut on the second (index 91). Both for loss.
+	if len(cuts) != 2 || cuts[0].t != 63*iv || cuts[1].t != 92*iv || cuts[0].d.Reason != ReasonLoss || cuts[1].d.Reason != ReasonLoss {
+		t.Fatalf("cuts at %v, want two, at %v and %v, for loss", cutTimes(cuts), 63*iv, 92*iv)
+	}
+	// Loss says what got through (75 %); the cut goes just below it.
+	if got, want := cuts[0].rate, int(float64(testMax)*(1-0.25)*defDeliveryMargin)/1000*1000; got != want {
+		t.Errorf("cut to %d, want %d (90 %% of the 75 %% delivered)", got, want)
+	}
+	// Then it recovers to Max.
+	if last := tr[len(tr)-1]; last.rate != testMax {
+		t.Errorf("ended at %d, want Max", last.rate)
+	}
+	nv := &naive{rate: testMax, min: testMin, max: testMax, step: testMax / 20}
+	ntr := replayLoss(nv, 240)
+	ncuts := 0
+	for i := 1; i < len(ntr); i++ {
+		if ntr[i].rate < ntr[i-1].rate {
+			ncuts++
+		}
+	}
+	t.Logf("loss spikes: ours 2 cuts (at %v); naive %d cuts, %d direction changes", cutTimes(cuts), ncuts, directionChanges(ntr))
+}
+
+func cutTimes(tr []point) []time.Duration {
+	var out []time.Duration
+	for _, p := range tr {
+		out = append(out, p.t)
+	}
+	return out
+}
+
+// WHIP: the transport's own congestion control leads; we follow it down at
+// once, ignore its wobble, and climb towards it at our own pace, never past.
+func TestWHIPTarget(t *testing.T) {
+	c := newTest(t, Config{})
+	var tr []point
+	rate := testMax
+	for i := range 2 * len(whipTarget) {
+		target := whipTarget[i/2] * 1000
+		s := Sample{At: time.Duration(i+1) * iv, RTT: 60 * time.Millisecond, Loss: 0.005, SendRate: rate + 32_000, EncoderRate: rate, Target: target}
+		d := c.Update(s)
+		rate = d.Bitrate
+		tr = append(tr, point{t: s.At, rate: rate, capacity: float64(target), s: s, d: d})
+	}
+	defer func() {
+		if t.Failed() {
+			logTrace(t, tr)
+		}
+	}()
+	for i, p := range tr {
+		if float64(p.rate) > float64(p.s.Target)/(1-defTargetDeadband)+1 {
+			t.Errorf("%v: rate %d above target %d", p.t, p.rate, p.s.Target)
+		}
+		if i > 0 && p.rate > tr[i-1].rate && p.rate > p.s.Target {
+			t.Errorf("%v: climbed to %d past the target %d", p.t, p.rate, p.s.Target)
+		}
+	}
+	if tr[0].rate != 3_000_000 || tr[0].d.Reason != ReasonTarget {
+		t.Errorf("first sample: %d (%s), want 3000000 (transport target)", tr[0].rate, tr[0].d.Reason)
+	}
+	if tr[20].rate != 1_500_000 {
+		t.Errorf("at the drop: %d, want 1500000 in the same sample", tr[20].rate)
+	}
+	// The wobble (20-29 s, ±4 %) changes nothing.
+	if n := changes(tr[21:60]); n != 0 {
+		t.Errorf("%d changes during the wobble", n)
+	}
+	// GCC climbs at 100 kbit/s per second; we follow within a step.
+	if end := tr[len(tr)-1]; end.rate < 3_300_000 {
+		t.Errorf("ended at %d with the target at 3500000", end.rate)
+	}
+}
+
+// A route change (a handover): the RTT jumps from 40 to 200 ms and stays.
+// Cutting does not bring it down; after RebaselineCuts cuts the controller
+// takes it as the path's new baseline and climbs back to Max.
+func TestPathChange(t *testing.T) {
+	c := newTest(t, Config{})
+	var tr []point
+	rate := testMax
+	for i := range 240 {
+		at := time.Duration(i+1) * iv
+		rtt := 40 * time.Millisecond
+		if at > 20*time.Second {
+			rtt = 200 * time.Millisecond
+		}
+		rtt += time.Duration(i%3) * time.Millisecond
+		s := Sample{At: at, RTT: rtt, SendBuffer: rtt + 10*time.Millisecond, SendRate: rate + 64_000, EncoderRate: rate}
+		d := c.Update(s)
+		rate = d.Bitrate
+		tr = append(tr, point{t: at, rate: rate, capacity: 10e6, s: s, d: d})
+	}
+	cuts, rebased := 0, false
+	for i := 1; i < len(tr); i++ {
+		if tr[i].rate < tr[i-1].rate {
+			cuts++
+		}
+		rebased = rebased || tr[i].d.Reason == ReasonPathChange
+	}
+	if cuts > defRebaselineCuts || !rebased || tr[len(tr)-1].rate != testMax {
+		logTrace(t, tr)
+		t.Fatalf("%d cuts, path change seen %v, end %d: want at most %d cuts, a path change, Max", cuts, rebased, tr[len(tr)-1].rate, defRebaselineCuts)
+	}
+}
+
+func TestDeviceCap(t *testing.T) {
+	c := newTest(t, Config{})
+	at := time.Duration(0)
+	next := func(cp int, why string) Decision {
+		at += iv
+		return c.Update(Sample{At: at, RTT: 40 * time.Millisecond, SendRate: c.Bitrate() + 64_000, EncoderRate: c.Bitrate(), Cap: cp, CapReason: why})
+	}
+	next(0, "")
+	if d := next(2_000_000, ReasonThermal); d.Bitrate != 2_000_000 || !d.Changed || d.Reason != ReasonThermal {
+		t.Fatalf("capped: %+v", d)
+	}
+	if d := next(1_000_000, ""); d.Bitrate != 1_000_000 || d.Reason != ReasonCap {
+		t.Fatalf("capped lower: %+v", d)
+	}
+	if d := next(100_000, ReasonBatteryLow); d.Bitrate != testMin {
+		t.Fatalf("a cap below Min gives Min: %+v", d)
+	}
+	// Lifted: a slow climb, one step every HealthyIntervals, none larger
+	// than a step. A cap is not congestion: no hold time, no ceiling.
+	prev, firstUp := testMin, time.Duration(0)
+	for range 200 {
+		d := next(0, "")
+		if d.Bitrate > prev {
+			if step := d.Bitrate - prev; step > testMax/20 || float64(step) > 0.1*float64(prev)+1000 {
+				t.Fatalf("step %d from %d", step, prev)
+			}
+			if firstUp == 0 {
+				firstUp = at
+			}
+		}
+		if d.Bitrate < prev {
+			t.Fatalf("decrease after the cap lifted: %+v", d)
+		}
+		prev = d.Bitrate
+	}
+	if prev != testMax {
+		t.Errorf("climbed to %d, want Max", prev)
+	}
+	if lifted := 4 * iv; firstUp-lifted > time.Duration(defHealthy+1)*iv {
+		t.Errorf("first increase %v after the cap lifted, want about %v", firstUp-lifted, time.Duration(defHealthy)*iv)
+	}
+}
+
+func TestQueueDrops(t *testing.T) {
+	c := newTest(t, Config{})
+	s := Sample{At: iv, SendRate: testMax, EncoderRate: testMax, QueueDrops: 7}
+	if d := c.Update(s); d.Changed {
+		t.Fatalf("the first sample's drop count is history, not an event: %+v", d)
+	}
+	s.At, s.QueueDrops = 2*iv, 8
+	d := c.Update(s)
+	if d.Bitrate != int(defSevereBackoff*testMax) || d.Reason != ReasonQueueDrops {
+		t.Fatalf("drop: %+v, want a severe cut for queue drops", d)
+	}
+	// Drops right after a cut come from the backlog before it.
+	s.At, s.QueueDrops = 3*iv, 9
+	if d := c.Update(s); d.Changed {
+		t.Fatalf("drop right after the cut: %+v", d)
+	}
+	// A counter that went down is a new queue: no event.
+	s.At, s.QueueDrops = 10*iv, 0
+	if d := c.Update(s); d.Changed {
+		t.Fatalf("counter reset: %+v", d)
+	}
+}
+
+// An encoder that makes far less than asked (a static scene) proves nothing
+// about the link: no climbing on it.
+func TestAppLimitedNoClimb(t *testing.T) {
+	c := newTest(t, Config{Min: testMin, Max: testMax, Start: 1_000_000})
+	for i := range 60 {
+		d := c.Update(Sample{At: time.Duration(i+1) * iv, RTT: 40 * time.Millisecond, SendRate: 364_000, EncoderRate: 300_000})
+		if d.Changed {
+			t.Fatalf("sample %d: %+v", i, d)
+		}
+		if i > defHealthy && d.Reason != ReasonAppLimited {
+			t.Fatalf("sample %d: reason %q", i, d.Reason)
+		}
+	}
+}
+
+func TestStaleSampleIgnored(t *testing.T) {
+	c := newTest(t, Config{})
+	c.Update(Sample{At: 10 * iv})
+	d := c.Update(Sample{At: 10 * iv, RTT: time.Second, Loss: 1, QueueDrops: 50})
+	if d.Changed || d.Reason != ReasonStaleSample {
+		t.Errorf("%+v", d)
+	}
+	d = c.Update(Sample{At: 5 * iv, RTT: time.Second, Loss: 1, QueueDrops: 50})
+	if d.Changed || d.Reason != ReasonStaleSample {
+		t.Errorf("%+v", d)
+	}
+}
+
+// Update is on the stats loop of every stream: no garbage.
+func TestUpdateAllocatesNothing(t *testing.T) {
+	c := newTest(t, Config{})
+	l := link{kind: srtLike, capacity: stepAt(10*time.Second, 6e6, 1.2e6), baseRTT: 40 * time.Millisecond, jitter: 10 * time.Millisecond, buffer: 300 * time.Millisecond}
+	samples := recordSamples(l, 60*time.Second)
+	i := 0
+	allocs := testing.AllocsPerRun(len(samples), func() {
+		s := samples[i%len(samples)]
+		s.At = time.Duration(i+1) * iv
+		c.Update(s)
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per Update", allocs)
+	}
+}
+
+// recordSamples runs our controller over l and keeps the samples it saw: a
+// trace with cuts, drains and climbs in it.
+func recordSamples(l link, d time.Duration) []Sample {
+	c, _ := New(Config{Min: testMin, Max: testMax})
+	tr := simulate(c, l, testMax, d, iv, 1)
+	out := make([]Sample, len(tr))
+	for i, p := range tr {
+		out[i] = p.s
+	}
+	return out
+}
+
+func BenchmarkUpdateSteady(b *testing.B) {
+	c := newTest(b, Config{})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.Update(steadyLTE[i%len(steadyLTE)].sample(time.Duration(i+1) * iv))
+	}
+}
+
+func BenchmarkUpdateCongested(b *testing.B) {
+	l := link{kind: srtLike, capacity: stepAt(10*time.Second, 6e6, 1.2e6), baseRTT: 40 * time.Millisecond, jitter: 10 * time.Millisecond, buffer: 300 * time.Millisecond}
+	samples := recordSamples(l, 60*time.Second)
+	c := newTest(b, Config{})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s := samples[i%len(samples)]
+		s.At = time.Duration(i+1) * iv
+		c.Update(s)
+	}
+}
+
+// Reset is for a reconnect: the new connection's RTT is its own, not
+// congestion on the old one.
+func TestResetForgetsPath(t *testing.T) {
+	c := newTest(t, Config{})
+	at := time.Duration(0)
+	feed := func(n int, rtt time.Duration) {
+		for range n {
+			at += iv
+			if d := c.Update(Sample{At: at, RTT: rtt, SendBuffer: rtt + 10*time.Millisecond}); d.Changed {
+				t.Fatalf("at %v (rtt %v): %+v", at, rtt, d)
+			}
+		}
+	}
+	feed(20, 40*time.Millisecond)
+	c.Reset()
+	feed(60, 250*time.Millisecond)
+	if c.Bitrate() != testMax {
+		t.Errorf("bitrate %d after Reset", c.Bitrate())
+	}
+	// Without Reset the same jump is congestion.
+	c2 := newTest(t, Config{})
+	for i := range 20 {
+		c2.Update(Sample{At: time.Duration(i+1) * iv, RTT: 40 * time.Millisecond})
+	}
+	if d := c2.Update(Sample{At: 21 * iv, RTT: 250 * time.Millisecond}); !d.Changed || d.Reason != ReasonRTT {
+		t.Errorf("without Reset: %+v", d)
+	}
+}
