@@ -1,8 +1,8 @@
-// Package audio is the audio front-end between microphone and encoder.
-// So far: a band-limited resampler and channel conversion, so a stream
-// asking for 44.1 kHz gets it whatever the microphone's native rate. Noise
-// suppression and echo cancellation are still to come (the stream API
-// refuses those flags until then).
+// Package audio is the audio front-end between microphone and encoder: a
+// high-pass filter, echo cancellation against what the speaker plays, noise
+// suppression, and a band-limited resampler with channel conversion, so a
+// stream asking for 44.1 kHz gets it whatever the microphone's native rate.
+// Pure Go (FFT from gonum), so the static device binary keeps it.
 package audio
 
 import (
@@ -19,8 +19,13 @@ type Resampler struct {
 	inCh, outCh     int
 	up, down        int         // rational ratio out/in = up/down
 	taps            int         // filter taps per phase
-	phases          [][]float32 // up phases, each taps long
-	hist            [][]float32 // per output channel: the last taps input samples, newest first
+	phases          [][]float32 // up phases, each taps long, the tap for the oldest input first
+	// Per output channel: input history, oldest first, the newest at
+	// hist[c][pos-1]. The buffer is longer than taps so that a window of
+	// taps is always contiguous (no shifting per sample); when it fills,
+	// the last taps-1 samples move to the front.
+	hist [][]float32
+	pos  int
 	// frac is j*down - i*up for the next output j after input i: the
 	// phase of the next output while it is below up.
 	frac int
@@ -89,17 +94,24 @@ func NewResampler(inRate, inCh, outRate, outCh int) (*Resampler, error) {
 	for p := range r.phases {
 		r.phases[p] = make([]float32, r.taps)
 		for k := 0; k < r.taps; k++ {
-			// Tap k of phase p multiplies input sample (newest - k). Each
-			// phase sums to about 1: unity gain.
-			r.phases[p][k] = float32(proto[k*r.up+p])
+			// Tap k of phase p multiplies input sample (newest - k); it is
+			// stored reversed, to run along the history. Each phase sums to
+			// about 1: unity gain.
+			r.phases[p][r.taps-1-k] = float32(proto[k*r.up+p])
 		}
 	}
 	r.hist = make([][]float32, outCh)
 	for c := range r.hist {
-		r.hist[c] = make([]float32, r.taps)
+		r.hist[c] = make([]float32, r.taps-1+resampleHistSpan)
 	}
+	r.pos = r.taps - 1 // zeros before the first input
 	return r, nil
 }
+
+// resampleHistSpan is how many input samples the history takes before it
+// moves back: the move then costs about taps/resampleHistSpan copies per
+// sample.
+const resampleHistSpan = 1024
 
 // Delay is the filter's delay in output samples.
 func (r *Resampler) Delay() float64 {
@@ -112,6 +124,12 @@ func (r *Resampler) Process(in []int16) []int16 {
 	frames := len(in) / r.inCh
 	r.out = r.out[:0]
 	for i := 0; i < frames; i++ {
+		if r.pos == len(r.hist[0]) {
+			for c := range r.hist {
+				copy(r.hist[c], r.hist[c][r.pos-(r.taps-1):r.pos])
+			}
+			r.pos = r.taps - 1
+		}
 		// Channel conversion on the way in.
 		for c := 0; c < r.outCh; c++ {
 			var v float32
@@ -123,26 +141,43 @@ func (r *Resampler) Process(in []int16) []int16 {
 			default: // mono to stereo: copy
 				v = float32(in[i])
 			}
-			h := r.hist[c]
-			copy(h[1:], h[:r.taps-1]) // shift in: newest at 0
-			h[0] = v
+			r.hist[c][r.pos] = v
 		}
+		r.pos++
 		// Outputs whose time falls before the next input sample.
 		for r.frac < r.up {
 			p := r.phases[r.frac]
 			for c := 0; c < r.outCh; c++ {
-				h := r.hist[c]
-				var acc float32
-				for k, tap := range p {
-					acc += tap * h[k]
-				}
-				r.out = append(r.out, clip(acc))
+				r.out = append(r.out, clip(dot(p, r.hist[c][r.pos-r.taps:r.pos])))
 			}
 			r.frac += r.down
 		}
 		r.frac -= r.up
 	}
 	return r.out
+}
+
+// dot is the inner product of a and b[:len(a)], with eight accumulators so
+// that the additions do not wait on each other.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		a8, b8 := a[i:i+8:i+8], b[i:i+8:i+8]
+		s0 += a8[0] * b8[0]
+		s1 += a8[1] * b8[1]
+		s2 += a8[2] * b8[2]
+		s3 += a8[3] * b8[3]
+		s4 += a8[4] * b8[4]
+		s5 += a8[5] * b8[5]
+		s6 += a8[6] * b8[6]
+		s7 += a8[7] * b8[7]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
 func clip(v float32) int16 {
@@ -152,5 +187,9 @@ func clip(v float32) int16 {
 	case v < -32768:
 		return -32768
 	}
-	return int16(math.Round(float64(v)))
+	// Round half away from zero, as math.Round, without the float64 trip.
+	if v < 0 {
+		return int16(v - 0.5)
+	}
+	return int16(v + 0.5)
 }

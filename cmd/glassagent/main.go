@@ -35,6 +35,7 @@ Usage:
   glassagent run [flags]          the daemon: stream manager behind the local API socket
   glassagent ctl COMMAND          talk to the daemon (start, stop, status, watch, keepalive, bitrate)
   glassagent probe                list cameras, microphones, speakers, encoders
+  glassagent audio IN.wav OUT.wav run the microphone front-end offline (--ns, --aec REF.wav, --rate, --channels)
   glassagent version              print version and compiled-in encoders
 
 Run "glassagent COMMAND -h" for a command's flags.
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "probe":
 		err = runProbe(args[1:], stdout)
+	case "audio":
+		err = runAudio(ctx, args[1:], stdout, stderr)
 	case "version":
 		err = runVersion(args[1:], stdout)
 	case "help", "-h", "--help":
