@@ -98,7 +98,7 @@ func NewM2M(dev string, cfg VideoConfig) (*M2MEncoder, error) {
 // vicodec in tests) and raw input layout. Frames of the other 4:2:0 layout
 // are converted during the copy.
 func NewM2MCodec(dev string, cfg VideoConfig, coded uint32, raw media.PixelFormat) (*M2MEncoder, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	d, err := v4l2.Open(dev)
@@ -111,13 +111,6 @@ func NewM2MCodec(dev string, cfg VideoConfig, coded uint32, raw media.PixelForma
 		return nil, err
 	}
 	return e, nil
-}
-
-func (c VideoConfig) check() error {
-	if c.Width <= 0 || c.Height <= 0 || c.Width%2 != 0 || c.Height%2 != 0 || c.FPS <= 0 || c.Bitrate <= 0 {
-		return media.Errorf(media.CodeInvalidConfig, "encoder config %dx%d at %d fps, %d bit/s: need an even size and positive rate and bitrate", c.Width, c.Height, c.FPS, c.Bitrate)
-	}
-	return nil
 }
 
 func (e *M2MEncoder) setup(raw media.PixelFormat) error {

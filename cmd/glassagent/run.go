@@ -102,6 +102,10 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	m := control.NewManager(cfg, control.Publishers())
 	defer m.Close()
+	if cues != nil {
+		// What the speaker plays is the echo canceller's reference.
+		cues.OnPlay = m.FeedEcho
+	}
 	ln, err := api.Listen(*socket, os.FileMode(perm))
 	if err != nil {
 		return err
@@ -152,7 +156,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// Probe the devices before saying READY, so `systemctl status` and the
 	// journal show what this device has from the start.
 	cams, _ := capture.Cameras()
-	encs, _ := encode.HardwareEncoders()
+	encs, _ := encode.ProbeM2MEncoders()
 	sound := capture.SoundDevices()
 	log.Info("devices probed", zap.Int("cameras", len(cams)), zap.Int("soundDevices", len(sound)),
 		zap.Int("hardwareEncoders", len(encs)), zap.Bool("softwareEncoder", encode.SoftwareH264Available))
