@@ -24,6 +24,11 @@ type ToneConfig struct {
 	// Block is the duration of one Read, default 10 ms (a typical ALSA
 	// period).
 	Block time.Duration
+	// Recording, when set, is played in a loop instead of the tone:
+	// interleaved samples of Channels channels at SampleRate (a WAV file
+	// read by the caller). Tests and demos use it to stream speech and
+	// noise as if a person spoke into the microphone.
+	Recording []int16
 }
 
 // Tone is a synthetic microphone producing a sine tone, paced on a real clock
@@ -52,7 +57,7 @@ func NewTone(cfg ToneConfig, clock *media.Clock) (*Tone, error) {
 	if cfg.Channels == 0 {
 		cfg.Channels = 1
 	}
-	if cfg.Freq == 0 && !cfg.Silent {
+	if cfg.Freq == 0 && !cfg.Silent && cfg.Recording == nil {
 		cfg.Freq = 440
 	}
 	if cfg.Amplitude == 0 {
@@ -72,6 +77,8 @@ func NewTone(cfg ToneConfig, clock *media.Clock) (*Tone, error) {
 		return nil, media.Errorf(media.CodeInvalidConfig, "amplitude %g: must be 0 to 1", cfg.Amplitude)
 	case cfg.Block < time.Millisecond || cfg.Block > time.Second:
 		return nil, media.Errorf(media.CodeInvalidConfig, "block %v: must be 1 ms to 1 s", cfg.Block)
+	case cfg.Recording != nil && (len(cfg.Recording) == 0 || len(cfg.Recording)%cfg.Channels != 0):
+		return nil, media.Errorf(media.CodeInvalidConfig, "recording of %d samples: need whole frames of %d channels", len(cfg.Recording), cfg.Channels)
 	}
 	t := &Tone{
 		format: media.AudioFormat{SampleRate: cfg.SampleRate, Channels: cfg.Channels},
@@ -82,7 +89,10 @@ func NewTone(cfg ToneConfig, clock *media.Clock) (*Tone, error) {
 	}
 	t.block.Format = t.format
 	t.block.Samples = make([]int16, t.frames*cfg.Channels)
-	if !cfg.Silent {
+	switch {
+	case cfg.Recording != nil:
+		t.table = cfg.Recording
+	case !cfg.Silent:
 		// A table of a whole number of periods that spans a whole number of
 		// samples (one second at most) keeps the tone phase-continuous
 		// without per-sample math.Sin.

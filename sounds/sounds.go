@@ -12,6 +12,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/glassagent/glassagent/capture"
 	"github.com/glassagent/glassagent/media"
@@ -59,9 +60,13 @@ type Output interface {
 type Player struct {
 	open    func() (Output, error)
 	OnError func(error)
-	mu      sync.Mutex
-	busy    bool
-	wg      sync.WaitGroup
+	// OnPlay, if set, hears every cue as it starts, with the wall-clock
+	// instant its first sample reaches the speaker: the echo canceller's
+	// far-end reference. Set it before the first cue plays.
+	OnPlay func(samples []int16, f media.AudioFormat, at time.Time)
+	mu     sync.Mutex
+	busy   bool
+	wg     sync.WaitGroup
 }
 
 // NewPlayer plays on the ALSA device named "hw:CARD,DEV", "default" (the
@@ -124,6 +129,12 @@ func (p *Player) playNow(samples []int16) error {
 		return fmt.Errorf("cue: %w", err)
 	}
 	defer out.Close()
+	if p.OnPlay != nil {
+		// The device was opened for this cue, so its buffer is empty: the
+		// first sample written is the next one played, to within a period
+		// (a few ms, well inside the echo canceller's delay search).
+		p.OnPlay(samples, Format, time.Now())
+	}
 	if err := out.Write(samples); err != nil {
 		return fmt.Errorf("cue: %w", err)
 	}

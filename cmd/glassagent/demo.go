@@ -68,22 +68,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, `
 Summary
   duration            %.1f s
-  video               %dx%d @ %d fps, H.264 (%s encoder), target %s
+  video               %dx%d @ %d fps, H.264 (%s), target %s
   frames              %d captured, %d encoded, %d sent, %d received (%d keyframes)
   audio               %d AAC frames sent, %d received
   bitrate (received)  %s
   time to first packet %s (connected in %d ms)
   dropped frames      %d
+  latency             %s
   A/V start skew      %d ms
   file                %s (%s)
   play it with        ffplay %s   (or mpv, VLC)
 `,
-		secs, rep.Width, rep.Height, spec.FPS, encoderName(spec.Encoder), fmtRate(spec.Bitrate),
+		secs, rep.Width, rep.Height, spec.FPS, sum.Encoder, fmtRate(spec.Bitrate),
 		sum.FramesCaptured, sum.FramesEncoded, sum.FramesSent, rep.VideoFrames, rep.Keyframes,
 		sum.AudioSent, rep.AudioFrames,
 		fmtRate(int(float64(rxBytes)*8/secs)),
 		ttfp, sum.TimeToConnect.Milliseconds(),
 		sum.Dropped,
+		fmtLatency(rx.latencies()),
 		(rep.FirstAudio - rep.FirstVideo).Milliseconds(),
 		abs, fmtBytes(rxBytes), abs)
 	if rep.VideoFrames == 0 {
@@ -92,9 +94,13 @@ Summary
 	return nil
 }
 
-func encoderName(e string) string {
-	if e == "" {
-		return "auto"
+// fmtLatency summarises capture-to-arrival latencies (sorted): what the
+// wearer's viewers wait for, camera to receiver, through the encoder, queue
+// and transport.
+func fmtLatency(l []time.Duration) string {
+	if len(l) == 0 {
+		return "not measured (no capture-time SEI received)"
 	}
-	return e
+	q := func(p float64) int64 { return l[min(len(l)-1, int(p*float64(len(l))))].Milliseconds() }
+	return fmt.Sprintf("capture to arrival p50 %d ms, p95 %d ms, max %d ms (%d frames)", q(0.5), q(0.95), l[len(l)-1].Milliseconds(), len(l))
 }

@@ -20,11 +20,12 @@ type streamFlags struct {
 	sampleRate, channels int
 	duration             time.Duration
 	json                 bool
+	ns, aec              bool
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet, defDuration time.Duration) {
 	fs.StringVar(&f.camera, "camera", "test", `camera: "test" (synthetic pattern) or a V4L2 device`)
-	fs.StringVar(&f.mic, "mic", "test", `microphone: "test" (440 Hz tone), "none" (silence) or an ALSA device`)
+	fs.StringVar(&f.mic, "mic", "test", `microphone: "test" (440 Hz tone), "none" (silence), file:RECORDING.wav (looped) or an ALSA device (hw:CARD,DEV, a card id, default)`)
 	fs.StringVar(&f.encoder, "encoder", "auto", "H.264 encoder: auto, hw (V4L2 M2M) or sw (openh264)")
 	fs.StringVar(&f.size, "size", "1280x720", "video size WxH")
 	fs.IntVar(&f.fps, "fps", 30, "frames per second")
@@ -33,6 +34,8 @@ func (f *streamFlags) register(fs *flag.FlagSet, defDuration time.Duration) {
 	fs.IntVar(&f.sampleRate, "sample-rate", 48000, "audio sample rate: 44100 or 48000")
 	fs.IntVar(&f.channels, "channels", 1, "audio channels: 1 or 2")
 	fs.DurationVar(&f.duration, "duration", defDuration, "stop after this long (0: until SIGINT/SIGTERM)")
+	fs.BoolVar(&f.ns, "ns", false, "noise suppression on the microphone")
+	fs.BoolVar(&f.aec, "aec", false, "echo cancellation of what the device plays (the cues)")
 	fs.BoolVar(&f.json, "json", false, "print machine-readable status lines (JSON)")
 }
 
@@ -57,6 +60,7 @@ func (f *streamFlags) spec(audio media.Codec) (pipeline.Spec, error) {
 		Camera: f.camera, Mic: f.mic, Encoder: f.encoder,
 		Width: w, Height: h, FPS: f.fps, Bitrate: vb,
 		AudioCodec: audio, SampleRate: f.sampleRate, Channels: f.channels, AudioBitrate: ab,
+		NoiseSuppression: f.ns, EchoCancellation: f.aec,
 	}
 	if audio == media.CodecOpus && f.sampleRate == 44100 {
 		s.SampleRate = 48000 // WebRTC's Opus clock is 48 kHz whatever was asked

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,11 +238,24 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"Summary", "frames", "time to first packet", out} {
+	for _, want := range []string{"Summary", "frames", "time to first packet", "H.264 (software (openh264): no hardware", out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
+	// Every frame carried its capture time; the receiver measured it. SRT
+	// holds packets for its latency (120 ms here) before delivering them,
+	// so no frame can arrive sooner: a smaller figure is a wrong clock.
+	m := regexp.MustCompile(`capture to arrival p50 (\d+) ms, p95 (\d+) ms, max \d+ ms \((\d+) frames\)`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("no latency in the summary:\n%s", stdout)
+	}
+	p50, _ := strconv.Atoi(m[1])
+	frames, _ := strconv.Atoi(m[3])
+	if frames < 50 || p50 < 110 {
+		t.Errorf("latency measured on %d frames, p50 %d ms (SRT latency is 120 ms)", frames, p50)
+	}
+	t.Logf("capture to arrival: p50 %s ms, p95 %s ms", m[1], m[2])
 	// The file is playable by an independent reader.
 	s := mediatest.Probe(t, out)
 	if s["video"].CodecName != "h264" || s["video"].Width != 320 || s["audio"].CodecName != "aac" {
@@ -256,7 +271,7 @@ func TestProbe(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("probe: %d %s", code, stderr)
 	}
-	for _, want := range []string{"Cameras:", "Microphones:", "Speakers:", "H.264 encoders:", "Automatic selection:", "camera: ", "encoder: "} {
+	for _, want := range []string{"Cameras:", "Microphones:", "Speakers:", "Hardware encoders", "Software encoder:", "Automatic selection:", "camera: ", "encoder: "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("probe output lacks %q:\n%s", want, stdout)
 		}

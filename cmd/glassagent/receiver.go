@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	srt "github.com/datarhei/gosrt"
+
+	"github.com/glassagent/glassagent/media"
 )
 
 // srtReceiver is the demo's embedded SRT listener: it accepts one publisher
@@ -22,6 +25,11 @@ type srtReceiver struct {
 	file *os.File
 	wg   sync.WaitGroup
 
+	// The stream is also demuxed as it arrives (through pipe), to read
+	// each frame's capture-time SEI at the instant it is received.
+	pipe        *io.PipeWriter
+	demuxed     chan struct{}
+	latency     []time.Duration // capture to arrival, per frame
 	mu          sync.Mutex
 	firstPacket time.Time
 	bytes       uint64
@@ -38,10 +46,52 @@ func startSRTReceiver(path string) (*srtReceiver, error) {
 		f.Close()
 		return nil, fmt.Errorf("SRT listener: %w", err)
 	}
-	r := &srtReceiver{ln: ln, file: f}
+	pr, pw := io.Pipe()
+	r := &srtReceiver{ln: ln, file: f, pipe: pw, demuxed: make(chan struct{})}
 	r.wg.Add(1)
 	go r.serve()
+	go r.demux(pr)
 	return r, nil
+}
+
+// demux reads the live stream and notes, for every frame carrying our
+// capture-time SEI, how long after capture it arrived.
+func (r *srtReceiver) demux(pr *io.PipeReader) {
+	defer close(r.demuxed)
+	defer pr.Close()
+	d := &mpegts.Reader{R: pr}
+	if d.Initialize() != nil {
+		io.Copy(io.Discard, pr)
+		return
+	}
+	d.OnDecodeError(func(error) {})
+	for _, t := range d.Tracks() {
+		if _, ok := t.Codec.(*mpegts.CodecH264); ok {
+			d.OnDataH264(t, func(_, _ int64, au [][]byte) error {
+				now := time.Now()
+				for _, n := range au {
+					if at, ok := media.ParseCaptureTimeSEI(n); ok {
+						r.mu.Lock()
+						r.latency = append(r.latency, now.Sub(at))
+						r.mu.Unlock()
+						break
+					}
+				}
+				return nil
+			})
+		}
+	}
+	for d.Read() == nil {
+	}
+	io.Copy(io.Discard, pr)
+}
+
+// latencies returns the capture-to-arrival latency of every frame received
+// with a capture-time SEI, sorted.
+func (r *srtReceiver) latencies() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(slices.Values(r.latency))
 }
 
 func (r *srtReceiver) addr() string { return r.ln.Addr().String() }
@@ -70,6 +120,7 @@ func (r *srtReceiver) serve() {
 				r.setErr(werr)
 				return
 			}
+			r.pipe.Write(buf[:n]) // fails only once the demuxer gave up
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -103,6 +154,8 @@ func (r *srtReceiver) close() error {
 	}
 	r.ln.Close()
 	<-served
+	r.pipe.Close()
+	<-r.demuxed
 	cerr := r.file.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -77,6 +77,7 @@ type summary struct {
 	BytesSent      uint64
 	Dropped        uint64
 	Keyframes      uint64
+	Encoder        string // which H.264 encoder ran, and why
 }
 
 // streamOnce runs the pipeline into pub until duration passes (0: forever),
@@ -107,7 +108,7 @@ func streamOnce(ctx context.Context, shownURL string, pub publish.Publisher, spe
 	}
 	pubCtx, cancelPub := context.WithCancel(context.Background())
 	defer cancelPub()
-	out.status("connecting", "to "+shownURL, nil)
+	out.status("connecting", "to "+shownURL+" ("+p.Describe()+")", nil)
 	connected := make(chan struct{})
 	var connectedAt time.Time
 	done := make(chan error, 1)
@@ -152,6 +153,7 @@ loop:
 		BytesSent:      st.Publish.BytesSent,
 		Dropped:        st.DroppedFrames(),
 		Keyframes:      st.Keyframes,
+		Encoder:        cfg.VideoEncoderInfo,
 	}
 	if !connectedAt.IsZero() {
 		sum.TimeToConnect = connectedAt.Sub(begin)

@@ -54,7 +54,7 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/v1/streams", "application/json", `{"url":"srt://h:1","kind":"borrowed"}`, 400, "invalid_config"},
 		{"POST", "/v1/streams", "application/json", `{"url":"gopher://h/1"}`, 400, "unsupported_scheme"},
 		{"POST", "/v1/streams", "application/json", `{"url":"srt://h:1?latency=fast"}`, 400, "invalid_url"},
-		{"POST", "/v1/streams", "application/json", `{"url":"srt://h:1","audio":{"noiseSuppression":true}}`, 400, "unsupported"},
+		{"POST", "/v1/streams", "application/json", `{"url":"srt://h:1","audio":{"sampleRate":16000,"noiseSuppression":true}}`, 400, "invalid_config"},
 		{"DELETE", "/v1/streams/s99", "", ``, 404, "not_found"},
 		{"POST", "/v1/streams/s99/keepalive", "", ``, 404, "not_found"},
 		{"POST", "/v1/streams/s99/bitrate", "application/json", `{"bitrate":1000000}`, 404, "not_found"},

@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/glassagent/glassagent/audio"
 	"github.com/glassagent/glassagent/capture"
 	"github.com/glassagent/glassagent/encode"
 	"github.com/glassagent/glassagent/media"
@@ -33,13 +35,25 @@ type AudioProcessor interface {
 // Config is what a pipeline runs. The pipeline takes ownership of the sources
 // and encoders and closes them on Stop.
 type Config struct {
-	Clock        *media.Clock
-	Video        capture.VideoSource
-	Audio        capture.AudioSource
-	AudioProc    AudioProcessor // may be nil
-	VideoEncoder encode.VideoEncoder
-	AudioEncoder encode.AudioEncoder
-	Queue        media.QueueConfig
+	Clock     *media.Clock
+	Video     capture.VideoSource
+	Audio     capture.AudioSource
+	AudioProc AudioProcessor // may be nil
+	// Echo is the echo canceller's far-end feed (nil without echo
+	// cancellation): what the device plays goes in through FeedEcho.
+	Echo *audio.Reference
+	// RateByCaller: the caller's bitrate controller owns the encoder's
+	// bitrate, so a transport's own requests (WHIP's congestion control)
+	// are not applied; the transport still reports them as its
+	// TargetBitrate, which the controller follows. Two owners would undo
+	// each other's decisions.
+	RateByCaller bool
+	// VideoEncoderInfo and AudioStages say what runs, for the status.
+	VideoEncoderInfo string
+	AudioStages      []string
+	VideoEncoder     encode.VideoEncoder
+	AudioEncoder     encode.AudioEncoder
+	Queue            media.QueueConfig
 }
 
 // Pipeline is a running capture+encode side and, at times, a publisher.
@@ -97,6 +111,24 @@ func Start(cfg Config) (*Pipeline, error) {
 	return p, nil
 }
 
+// withCaptureTime puts the frame's capture instant in an SEI in front of
+// its first slice (after SPS and PPS, where the standard wants SEI), so any
+// receiver can measure capture-to-arrival latency end to end, through every
+// transport, with no side channel.
+func withCaptureTime(nalus [][]byte, captured time.Time) [][]byte {
+	i := 0
+	for i < len(nalus) && (len(nalus[i]) == 0 || !isSlice(nalus[i][0]&0x1f)) {
+		i++
+	}
+	out := make([][]byte, 0, len(nalus)+1)
+	out = append(out, nalus[:i]...)
+	out = append(out, media.AppendCaptureTimeSEI(make([]byte, 0, 32), captured))
+	return append(out, nalus[i:]...)
+}
+
+// isSlice is true for the VCL NAL unit types (coded slices 1 to 5).
+func isSlice(typ byte) bool { return typ >= 1 && typ <= 5 }
+
 func (p *Pipeline) fail(err error) {
 	p.errMu.Lock()
 	defer p.errMu.Unlock()
@@ -140,6 +172,9 @@ func (p *Pipeline) runVideo(ctx context.Context) {
 			return
 		}
 		for _, au := range units {
+			if au.Codec == media.CodecH264 && !au.Captured.IsZero() {
+				au.NALUs = withCaptureTime(au.NALUs, au.Captured)
+			}
 			p.framesEncoded.Add(1)
 			n := uint64(au.Size())
 			p.videoBytes.Add(n)
@@ -219,7 +254,7 @@ func (p *Pipeline) Publish(ctx context.Context, pub publish.Publisher, onConnect
 		Video:       p.cfg.VideoEncoder.Params(),
 		Audio:       p.cfg.AudioEncoder.Params(),
 		Queue:       p.queue,
-		Encoder:     p.cfg.VideoEncoder,
+		Encoder:     p.encoderControl(),
 		OnConnected: onConnected,
 	})
 	if ferr := p.Err(); ferr != nil {
@@ -230,6 +265,42 @@ func (p *Pipeline) Publish(ctx context.Context, pub publish.Publisher, onConnect
 	}
 	return err
 }
+
+// Describe says which video encoder runs and which audio stages, e.g.
+// "video: hardware /dev/video3 (enc); audio: highpass 80 Hz, noise suppression".
+func (p *Pipeline) Describe() string {
+	d := "video: " + p.cfg.VideoEncoderInfo
+	if len(p.cfg.AudioStages) > 0 {
+		d += "; audio: " + strings.Join(p.cfg.AudioStages, ", ")
+	}
+	return d
+}
+
+// FeedEcho tells the echo canceller that the speaker plays samples (in
+// format f) from the wall-clock instant at on. Without echo cancellation
+// it does nothing: playing a sound never depends on a stream.
+func (p *Pipeline) FeedEcho(samples []int16, f media.AudioFormat, at time.Time) error {
+	if p.cfg.Echo == nil {
+		return nil
+	}
+	return p.cfg.Echo.Feed(&media.AudioBlock{Format: f, Samples: samples, PTS: p.cfg.Clock.At(at)})
+}
+
+// encoderControl is what a publisher may steer: everything, or keyframes
+// only when the caller owns the bitrate.
+func (p *Pipeline) encoderControl() publish.EncoderControl {
+	if p.cfg.RateByCaller {
+		return keyframesOnly{p.cfg.VideoEncoder}
+	}
+	return p.cfg.VideoEncoder
+}
+
+// keyframesOnly passes a transport's keyframe requests on and drops its
+// bitrate requests (see Config.RateByCaller).
+type keyframesOnly struct{ enc encode.VideoEncoder }
+
+func (k keyframesOnly) ForceKeyframe()       { k.enc.ForceKeyframe() }
+func (k keyframesOnly) SetBitrate(int) error { return nil }
 
 // Encoder returns the video encoder's controls (bitrate, keyframe).
 func (p *Pipeline) Encoder() publish.EncoderControl { return p.cfg.VideoEncoder }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/glassagent/glassagent/audio"
@@ -25,6 +26,10 @@ type Spec struct {
 	SampleRate   int
 	Channels     int
 	AudioBitrate int // bit/s
+
+	// NoiseSuppression and EchoCancellation turn on the audio front-end's
+	// stages (with a high-pass filter in front of them).
+	NoiseSuppression, EchoCancellation bool
 
 	// Encoder is "auto", "hw" or "sw".
 	Encoder string
@@ -84,6 +89,10 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
+// closer closes what was opened so far when Open fails later: it holds the
+// value itself, since Open's named result is zeroed by the failing return.
+func closer[T interface{ Close() error }](c T) func() { return func() { c.Close() } }
+
 // Open validates s and opens its sources and encoders on clock. On error
 // everything opened so far is closed again.
 func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
@@ -116,39 +125,48 @@ func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
 	default:
 		return Config{}, media.Errorf(media.CodeCameraFailed, "camera %q: want a V4L2 device (/dev/videoN) or \"test\"", s.Camera)
 	}
-	closers = append(closers, func() { cfg.Video.Close() })
+	closers = append(closers, closer(cfg.Video))
 
-	var card, dev int
-	switch _, err := fmt.Sscanf(s.Mic, "hw:%d,%d", &card, &dev); {
+	switch {
 	case s.Mic == "test", s.Mic == "none":
 		t, err := capture.NewTone(capture.ToneConfig{SampleRate: s.SampleRate, Channels: s.Channels, Silent: s.Mic == "none"}, clock)
 		if err != nil {
 			return Config{}, err
 		}
 		cfg.Audio = t
-	case err == nil:
-		m, err := capture.OpenALSAMic(card, dev, media.AudioFormat{SampleRate: s.SampleRate, Channels: s.Channels}, clock)
+	case strings.HasPrefix(s.Mic, "file:"):
+		// A WAV recording played in a loop as the microphone, paced like
+		// one: for demos and the front-end's end-to-end tests.
+		f, err := os.Open(strings.TrimPrefix(s.Mic, "file:"))
+		if err != nil {
+			return Config{}, media.Errorf(media.CodeMicFailed, "microphone %q: %v", s.Mic, err)
+		}
+		wf, samples, err := audio.ReadWAV(f)
+		f.Close()
 		if err != nil {
 			return Config{}, err
 		}
-		cfg.Audio = m
+		t, err := capture.NewTone(capture.ToneConfig{SampleRate: wf.SampleRate, Channels: wf.Channels, Recording: samples}, clock)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.Audio = t
 	default:
-		return Config{}, media.Errorf(media.CodeMicFailed, "microphone %q: want an ALSA device (hw:CARD,DEV), \"test\" or \"none\"", s.Mic)
+		// An ALSA device by name: hw:CARD,DEV, a card's id, or default.
+		m, err := capture.OpenMic(s.Mic, media.AudioFormat{SampleRate: s.SampleRate, Channels: s.Channels}, clock)
+		if err != nil {
+			return Config{}, fmt.Errorf("microphone %q (an ALSA device, file:RECORDING.wav, \"test\" or \"none\"): %w", s.Mic, err)
+		}
+		cfg.Audio = m
 	}
-	closers = append(closers, func() { cfg.Audio.Close() })
+	closers = append(closers, closer(cfg.Audio))
 
 	vc := encode.VideoConfig{Width: s.Width, Height: s.Height, FPS: s.FPS, Bitrate: s.Bitrate, GOP: s.GOP}
-	switch s.Encoder {
-	case "hw":
-		return Config{}, media.Errorf(media.CodeEncoderFailed, "no hardware H.264 encoder found")
-	default:
-		enc, err := encode.NewSoftwareH264(vc)
-		if err != nil {
-			return Config{}, fmt.Errorf("software H.264 encoder: %w", err)
-		}
-		cfg.VideoEncoder = enc
+	if cfg.VideoEncoder, cfg.VideoEncoderInfo, err = encode.OpenH264(s.Encoder, vc); err != nil {
+		return Config{}, fmt.Errorf("H.264 encoder: %w", err)
 	}
-	closers = append(closers, func() { cfg.VideoEncoder.Close() })
+	enc := cfg.VideoEncoder
+	closers = append(closers, func() { enc.Close() })
 
 	ac := encode.AudioConfig{SampleRate: s.SampleRate, Channels: s.Channels, Bitrate: s.AudioBitrate}
 	switch s.AudioCodec {
@@ -160,15 +178,20 @@ func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("audio encoder: %w", err)
 	}
-	closers = append(closers, func() { cfg.AudioEncoder.Close() })
-	// A microphone at another rate or channel count than the stream asks
-	// for goes through the resampler.
-	if mf, ef := cfg.Audio.Format(), (media.AudioFormat{SampleRate: cfg.AudioEncoder.Params().SampleRate, Channels: cfg.AudioEncoder.Params().Channels}); mf != ef {
-		chain, err := audio.NewChain(mf, ef)
+	closers = append(closers, closer(cfg.AudioEncoder))
+	// The front-end runs when a stage is asked for, or when the microphone
+	// gives another rate or channel count than the encoder takes.
+	ef := media.AudioFormat{SampleRate: cfg.AudioEncoder.Params().SampleRate, Channels: cfg.AudioEncoder.Params().Channels}
+	if mf := cfg.Audio.Format(); mf != ef || s.NoiseSuppression || s.EchoCancellation {
+		chain, err := audio.New(mf, audio.Config{
+			HighPass:         s.NoiseSuppression || s.EchoCancellation,
+			NoiseSuppression: s.NoiseSuppression, EchoCancellation: s.EchoCancellation,
+			OutRate: ef.SampleRate, OutChannels: ef.Channels,
+		})
 		if err != nil {
 			return Config{}, err
 		}
-		cfg.AudioProc = chain
+		cfg.AudioProc, cfg.AudioStages, cfg.Echo = chain, chain.Stages(), chain.Reference()
 	}
 	return cfg, nil
 }
