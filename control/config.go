@@ -40,6 +40,9 @@ type Config struct {
 	MinBattery     int
 	PowerSupplyDir string
 
+	// Adapt is the bitrate controller's setting for every stream.
+	Adapt AdaptConfig
+
 	// NoSound turns the cues off for requests that do not say (the API's
 	// default is on).
 	NoSound bool
@@ -66,6 +69,7 @@ func Defaults() Config {
 		StatsInterval:    5 * time.Second,
 		StopTimeout:      5 * time.Second,
 		MinBattery:       10,
+		Adapt:            AdaptConfig{MinBitrate: 200_000, Interval: 500 * time.Millisecond, SysRoot: "/sys"},
 	}
 }
 
@@ -100,5 +104,10 @@ func (c Config) withDefaults() Config {
 	dur(&c.GiveUpAfter, d.GiveUpAfter)
 	dur(&c.StatsInterval, d.StatsInterval)
 	dur(&c.StopTimeout, d.StopTimeout)
+	dur(&c.Adapt.Interval, d.Adapt.Interval)
+	if c.Adapt.MinBitrate <= 0 {
+		c.Adapt.MinBitrate = d.Adapt.MinBitrate
+	}
+	set(&c.Adapt.SysRoot, d.Adapt.SysRoot)
 	return c
 }

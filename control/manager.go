@@ -90,14 +90,11 @@ func (m *Manager) spec(req StartRequest, audio media.Codec) (pipeline.Spec, erro
 			a.SampleRate = 48000
 		}
 	}
-	if a.EchoCancellation || a.NoiseSuppression {
-		// Asked for and not done would be a silent lie; refuse instead.
-		return pipeline.Spec{}, media.Errorf(media.CodeUnsupported, "echo cancellation and noise suppression are not available on this device yet")
-	}
 	s := pipeline.Spec{
 		Camera: d.Camera, Mic: d.Mic, Encoder: d.Encoder,
 		Width: v.Width, Height: v.Height, FPS: v.FrameRate, Bitrate: v.Bitrate,
 		AudioCodec: audio, SampleRate: a.SampleRate, Channels: d.Channels, AudioBitrate: a.Bitrate,
+		NoiseSuppression: a.NoiseSuppression, EchoCancellation: a.EchoCancellation,
 	}
 	return s, s.Validate()
 }
@@ -186,6 +183,7 @@ func (m *Manager) Start(req StartRequest) (Info, error) {
 		m: m, id: fmt.Sprintf("s%d", m.nextID), kind: req.Kind, rawURL: req.URL, shown: publish.RedactURL(req.URL),
 		req: req, spec: spec, holders: []string{req.Holder}, status: StatusInitializing, startedAt: time.Now(),
 		stop: make(chan media.Code, 1), kick: make(chan struct{}, 1), done: make(chan struct{}),
+		setRate: make(chan int, 1), videoRate: spec.Bitrate,
 	}
 	m.cur = s
 	m.publishLocked(s.eventLocked(StatusInitializing, "starting "+s.shown, "", nil))
@@ -268,7 +266,33 @@ func (m *Manager) SetBitrate(id string, bps int) error {
 	if s.ending {
 		return media.Errorf(media.CodeNotFound, "stream %s is stopping", id)
 	}
-	return s.pl.Encoder().SetBitrate(bps)
+	if err := s.pl.Encoder().SetBitrate(bps); err != nil {
+		return err
+	}
+	s.videoRate, s.rateReason = bps, "set through the API"
+	// The bitrate controller takes it as its new ceiling; a newer request
+	// replaces one it has not read yet.
+	select {
+	case <-s.setRate:
+	default:
+	}
+	s.setRate <- bps
+	return nil
+}
+
+// FeedEcho tells the running stream's echo canceller what the device's
+// speaker plays (from wall-clock instant at on). The cue player calls it for
+// every cue; with no stream, or none cancelling echo, it does nothing.
+func (m *Manager) FeedEcho(samples []int16, f media.AudioFormat, at time.Time) {
+	m.mu.Lock()
+	var pl *pipeline.Pipeline
+	if m.cur != nil && !m.cur.ending {
+		pl = m.cur.pl
+	}
+	m.mu.Unlock()
+	if pl != nil {
+		_ = pl.FeedEcho(samples, f, at) // the format is the player's own: it cannot be refused
+	}
 }
 
 // List answers "is a stream running?": the stream holding the camera, if any.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,6 +96,19 @@ func (r *recorder) waitFor(t *testing.T, id string, st Status, d time.Duration) 
 	defer r.mu.Unlock()
 	t.Fatalf("stream %s never reached %s; events: %+v", id, st, r.events)
 	return Event{}
+}
+
+// all returns the events of stream id so far.
+func (r *recorder) all(id string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.events {
+		if e.StreamID == id {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (r *recorder) statuses(id string) []Status {
@@ -223,7 +237,7 @@ func TestFailureBeforeActiveIsFinal(t *testing.T) {
 		{URL: "srt://127.0.0.1:9", Video: VideoConfig{Bitrate: -1}},
 		{URL: "srt://127.0.0.1:9", Stream: StreamConfig{DurationLimit: -1}},
 		{URL: "srt://127.0.0.1:9", Stream: StreamConfig{DurationLimit: 10 * MaxDurationLimit}},
-		{URL: "srt://127.0.0.1:9", Audio: AudioConfig{NoiseSuppression: true}},
+		{URL: "srt://127.0.0.1:9", Audio: AudioConfig{SampleRate: 22050, NoiseSuppression: true}},
 	} {
 		if _, err := m.Start(req); err == nil {
 			t.Errorf("%+v accepted", req)
@@ -243,6 +257,36 @@ func TestFailureBeforeActiveIsFinal(t *testing.T) {
 	}
 	if got := fmt.Sprint(ev.statuses(s.StreamID)); got != "[initializing connecting error]" {
 		t.Errorf("statuses %s: retried a stream that never worked", got)
+	}
+}
+
+// TestAudioFrontEndReported: a stream asking for noise suppression and
+// echo cancellation runs them, says so (with the encoder it chose), and
+// takes what the speaker plays as the echo reference.
+func TestAudioFrontEndReported(t *testing.T) {
+	rx := startReceiver(t, 0)
+	m := NewManager(testConfig(), Publishers())
+	defer m.Close()
+	ev, stop := record(m)
+	defer stop()
+	s, err := m.Start(StartRequest{URL: rx.url(), Audio: AudioConfig{SampleRate: 44100, NoiseSuppression: true, EchoCancellation: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.waitFor(t, s.StreamID, StatusActive, 10*time.Second)
+	m.FeedEcho(make([]int16, 4800), media.AudioFormat{SampleRate: 48000, Channels: 1}, time.Now())
+	info := m.List()[0]
+	for _, want := range []string{"video: software (openh264)", "echo cancellation", "noise suppression", "highpass"} {
+		if !strings.Contains(info.Pipeline, want) {
+			t.Errorf("pipeline %q: no %q", info.Pipeline, want)
+		}
+	}
+	connecting := ev.waitFor(t, s.StreamID, StatusConnecting, time.Second).Message
+	if !strings.Contains(connecting, "noise suppression") {
+		t.Errorf("connecting message %q does not say what runs", connecting)
+	}
+	if _, err := m.Stop(s.StreamID, ""); err != nil {
+		t.Fatal(err)
 	}
 }
 

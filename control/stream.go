@@ -33,6 +33,12 @@ type stream struct {
 	// may join it any more, even before run has said "stopping".
 	ending bool
 
+	// videoRate is the encoder's bitrate now and rateReason why it last
+	// changed (the bitrate controller, or the API).
+	videoRate  int
+	rateReason string
+	setRate    chan int // a bitrate set through the API: the new ceiling
+
 	stop chan media.Code // a stop request, with its reason ("" = asked to)
 	kick chan struct{}   // a keep-alive
 	done chan struct{}   // closed when the stream has stopped
@@ -47,6 +53,9 @@ func (s *stream) requestStop(reason media.Code) {
 
 func (s *stream) infoLocked() Info {
 	i := Info{StreamID: s.id, Kind: s.kind, URL: s.shown, Status: s.status, StartedAt: s.startedAt, Holders: slices.Clone(s.holders)}
+	if s.pl != nil {
+		i.Pipeline = s.pl.Describe()
+	}
 	if s.status == StatusActive && s.pl != nil {
 		i.Stats = s.statsLocked()
 	}
@@ -84,6 +93,7 @@ func (s *stream) statsLocked() *Stats {
 	return &Stats{
 		Bitrate: ps.Publish.Bitrate, FPS: ps.FPS, RTTMs: float64(ps.Publish.RTT.Microseconds()) / 1000,
 		Loss: ps.Publish.Loss, DroppedFrames: ps.DroppedFrames(), Reconnects: s.reconnects, Uptime: time.Since(s.startedAt).Seconds(),
+		VideoBitrate: s.videoRate, BitrateReason: s.rateReason,
 	}
 }
 
@@ -112,6 +122,7 @@ func (s *stream) run(pub publish.Publisher) {
 	defer close(s.done)
 	cfg := s.m.cfg
 	pcfg, err := pipeline.Open(s.spec, media.NewClock())
+	pcfg.RateByCaller = !cfg.Adapt.Off // rateControl below owns the bitrate
 	if err == nil {
 		var pl *pipeline.Pipeline
 		if pl, err = pipeline.Start(pcfg); err == nil {
@@ -140,13 +151,24 @@ func (s *stream) run(pub publish.Publisher) {
 	}
 	statsTick := time.NewTicker(cfg.StatsInterval)
 	defer statsTick.Stop()
+	rc, err := newRateControl(cfg.Adapt, s.spec, s.spec.Bitrate)
+	if err != nil {
+		s.end(StatusError, err.Error(), media.CodeOf(err))
+		return
+	}
+	var adaptTick <-chan time.Time
+	if rc != nil {
+		t := time.NewTicker(cfg.Adapt.Interval)
+		defer t.Stop()
+		adaptTick = t.C
+	}
 
 	everActive := false
 	var failedSince time.Time
 	backoff := cfg.BackoffInitial
 	for attempt := 0; ; attempt++ {
 		if attempt == 0 {
-			s.set(StatusConnecting, "connecting to "+s.shown, "")
+			s.set(StatusConnecting, "connecting to "+s.shown+" ("+pl.Describe()+")", "")
 		}
 		connected := make(chan struct{})
 		pubCtx, cancelPub := context.WithCancel(context.Background())
@@ -167,6 +189,9 @@ func (s *stream) run(pub publish.Publisher) {
 				msg := "streaming to " + s.shown
 				if everActive {
 					msg = "reconnected to " + s.shown
+					if rc != nil {
+						rc.ctl.Reset() // a new connection may take another route
+					}
 				}
 				everActive, failedSince, backoff = true, time.Time{}, cfg.BackoffInitial
 				s.set(StatusActive, msg, "")
@@ -181,6 +206,15 @@ func (s *stream) run(pub publish.Publisher) {
 			case <-s.kick:
 				if kaTimer != nil {
 					kaTimer.Reset(cfg.KeepAliveTimeout)
+				}
+			case <-adaptTick:
+				s.adapt(rc, pl)
+			case bps := <-s.setRate:
+				// The API set a bitrate: it is the ceiling from now on.
+				if rc != nil {
+					if next, err := newRateControl(cfg.Adapt, s.spec, bps); err == nil {
+						rc = next
+					}
 				}
 			case <-statsTick.C:
 				s.m.mu.Lock()
@@ -234,6 +268,30 @@ func (s *stream) run(pub publish.Publisher) {
 		}
 		pub = next
 	}
+}
+
+// adapt takes one sample of the stream for its bitrate controller and
+// applies a change to the encoder, telling everyone why.
+func (s *stream) adapt(rc *rateControl, pl *pipeline.Pipeline) {
+	s.m.mu.Lock()
+	active := s.status == StatusActive
+	s.m.mu.Unlock()
+	if !active {
+		return
+	}
+	d := rc.update(pl.Stats(), time.Now())
+	if !d.Changed {
+		return
+	}
+	if err := pl.Encoder().SetBitrate(d.Bitrate); err != nil {
+		return // an encoder that cannot change keeps its rate; the next decision tries again
+	}
+	s.m.mu.Lock()
+	s.videoRate, s.rateReason = d.Bitrate, d.Reason
+	if s.status == StatusActive {
+		s.m.publishLocked(s.eventLocked(StatusActive, "video bitrate "+strconv.Itoa(d.Bitrate/1000)+" kbit/s: "+d.Reason, "", s.statsLocked()))
+	}
+	s.m.mu.Unlock()
 }
 
 // backoff waits between reconnect attempts. Keep-alives still count while

@@ -80,6 +80,10 @@ type Stats struct {
 	DroppedFrames uint64  `json:"droppedFrames"`
 	Reconnects    int     `json:"reconnects"`
 	Uptime        float64 `json:"uptime"` // seconds
+	// VideoBitrate is the encoder's target now, bit/s: where the bitrate
+	// controller (or the API) put it; BitrateReason says why it last moved.
+	VideoBitrate  int    `json:"videoBitrate,omitempty"`
+	BitrateReason string `json:"bitrateReason,omitempty"`
 }
 
 // Event is a stream's status change (or, while active, a periodic stats
@@ -103,5 +107,8 @@ type Info struct {
 	Status    Status    `json:"status"`
 	StartedAt time.Time `json:"startedAt"`
 	Holders   []string  `json:"holders"`
-	Stats     *Stats    `json:"stats,omitempty"`
+	// Pipeline says which video encoder runs (hardware or software, and
+	// why) and which audio stages.
+	Pipeline string `json:"pipeline,omitempty"`
+	Stats    *Stats `json:"stats,omitempty"`
 }

@@ -57,6 +57,10 @@ type Video struct {
 	Height  int `yaml:"height"`
 	FPS     int `yaml:"fps"`
 	Bitrate int `yaml:"bitrate"`
+	// Adapt lets the bitrate follow the network and the device's
+	// temperature and battery, between MinBitrate and the stream's own.
+	Adapt      bool `yaml:"adapt"`
+	MinBitrate int  `yaml:"minBitrate"`
 }
 
 // Audio holds the audio defaults.
@@ -125,9 +129,10 @@ func Defaults() File {
 	d := control.Defaults()
 	return File{
 		Devices: Devices{Camera: d.Camera, Mic: d.Mic, Speaker: "default", Encoder: d.Encoder},
-		Video:   Video{Width: d.Video.Width, Height: d.Video.Height, FPS: d.Video.FrameRate, Bitrate: d.Video.Bitrate},
-		Audio:   Audio{Bitrate: d.Audio.Bitrate, SampleRate: d.Audio.SampleRate, Channels: d.Channels},
-		API:     API{Socket: "/run/glassagent/api.sock", Mode: "0660"},
+		Video: Video{Width: d.Video.Width, Height: d.Video.Height, FPS: d.Video.FrameRate, Bitrate: d.Video.Bitrate,
+			Adapt: !d.Adapt.Off, MinBitrate: d.Adapt.MinBitrate},
+		Audio: Audio{Bitrate: d.Audio.Bitrate, SampleRate: d.Audio.SampleRate, Channels: d.Channels},
+		API:   API{Socket: "/run/glassagent/api.sock", Mode: "0660"},
 		// The same values as control.Defaults, as they read in the file.
 		KeepAlive: KeepAlive{Timeout: "60s"},
 		Reconnect: Reconnect{Initial: "500ms", Max: "30s", GiveUp: "5m"},
@@ -257,6 +262,8 @@ func (f *File) validate() error {
 		return bad("$.video.fps", "%d: must be 1 to %d", v.FPS, pipeline.MaxFPS)
 	case v.Bitrate < pipeline.MinBitrate || v.Bitrate > pipeline.MaxBitrate:
 		return bad("$.video.bitrate", "%d bit/s: must be %d to %d", v.Bitrate, pipeline.MinBitrate, pipeline.MaxBitrate)
+	case v.MinBitrate < pipeline.MinBitrate || v.MinBitrate > v.Bitrate:
+		return bad("$.video.minBitrate", "%d bit/s: must be %d to video.bitrate (%d)", v.MinBitrate, pipeline.MinBitrate, v.Bitrate)
 	}
 	a := f.Audio
 	switch {
@@ -331,6 +338,7 @@ func (f File) Manager() (control.Config, error) {
 	c.Video = control.VideoConfig{Width: f.Video.Width, Height: f.Video.Height, Bitrate: f.Video.Bitrate, FrameRate: f.Video.FPS}
 	c.Audio = control.AudioConfig{Bitrate: f.Audio.Bitrate, SampleRate: f.Audio.SampleRate}
 	c.Channels = f.Audio.Channels
+	c.Adapt.Off, c.Adapt.MinBitrate = !f.Video.Adapt, f.Video.MinBitrate
 	c.KeepAliveTimeout = f.KeepAlive.Timeout.D()
 	c.BackoffInitial, c.BackoffMax, c.GiveUpAfter = f.Reconnect.Initial.D(), f.Reconnect.Max.D(), f.Reconnect.GiveUp.D()
 	c.Publish.CAFile = f.TLS.CAFile
