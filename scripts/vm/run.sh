@@ -110,6 +110,9 @@ add_module snd-aloop ""
 add_module vicodec ""
 
 CGO_ENABLED=0 go test -c -o "$stage/init" ./scripts/vm/guest
+# The device binary with openh264 (static, cgo), for the end-to-end stream.
+scripts/cross-build.sh --cgo --out "$work/bin" amd64 >/dev/null
+cp "$work/bin/glassagent-linux-amd64-openh264" "$stage/glassagent"
 [ -z "$run_filter" ] || echo "$run_filter" >"$stage/run.filter"
 (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz"
 

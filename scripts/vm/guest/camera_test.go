@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,12 +105,14 @@ func captureVivid(t *testing.T, path string, w, h int, pix string, mplane bool) 
 	defer cancel()
 	var first, last time.Duration = -1, -1
 	var firstSeq, lastSeq uint64
+	var lat []time.Duration // kernel timestamp to the frame in our hands
 	for i := 0; i < n; i++ {
 		f, err := cam.Read(ctx)
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
 		now := clock.Now()
+		lat = append(lat, now-f.PTS)
 		if f.Format.Width != w || f.Format.Height != h {
 			t.Fatalf("frame %dx%d", f.Format.Width, f.Format.Height)
 		}
@@ -128,6 +131,8 @@ func captureVivid(t *testing.T, path string, w, h int, pix string, mplane bool) 
 		}
 		f.Release()
 	}
+	slices.Sort(lat)
+	t.Logf("capture to encoder input (driver timestamp to Read returning): p50 %v, max %v", lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
 	st := cam.Stats()
 	span := lastSeq - firstSeq
 	t.Logf("%d frames, sequence %d..%d, lost %d, skipped %d, %v apart on average", st.Frames, firstSeq, lastSeq, st.Lost, st.Skipped, (last-first)/time.Duration(n-1))
