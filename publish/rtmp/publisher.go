@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,6 +41,9 @@ type Publisher struct {
 	bytes, vframes, aframes atomic.Uint64
 	writeNs, maxWriteNs     atomic.Int64
 	rate                    media.RateMeter
+
+	mu  sync.Mutex
+	tcp syscall.RawConn // the connection's socket while one is open
 }
 
 // New is the publish.Factory for rtmp:// and rtmps:// URLs.
@@ -75,6 +79,7 @@ func (p *Publisher) AudioCodec() media.Codec { return media.CodecAAC }
 // session is one connection's state.
 type session struct {
 	cc       *gortmp.ClientConn
+	tcp      syscall.RawConn // for the kernel's RTT (tcpRTT)
 	stream   *gortmp.Stream
 	statuses chan onStatus
 	started  time.Time // when the server said NetStream.Publish.Start
@@ -92,6 +97,14 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 		return err
 	}
 	defer s.cc.Close()
+	p.mu.Lock()
+	p.tcp = s.tcp
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.tcp = nil
+		p.mu.Unlock()
+	}()
 	if in.OnConnected != nil {
 		in.OnConnected()
 	}
@@ -124,7 +137,7 @@ func (p *Publisher) connect(ctx context.Context) (*session, error) {
 		tlsConf = &tls.Config{ServerName: p.t.host, RootCAs: p.roots, MinVersion: tls.VersionTLS12}
 	}
 	var err error
-	s.cc, err = dialRTMP(ctx, p.t, tlsConf, cfg, p.timeout)
+	s.cc, s.tcp, err = dialRTMP(ctx, p.t, tlsConf, cfg, p.timeout)
 	if err != nil {
 		var me *media.Error
 		if errors.As(err, &me) {
@@ -387,7 +400,7 @@ func (w *tagWriter) metadata(in publish.Input) error {
 
 // Stats implements publish.Publisher.
 func (p *Publisher) Stats() publish.Stats {
-	return publish.Stats{
+	s := publish.Stats{
 		BytesSent:       p.bytes.Load(),
 		Bitrate:         p.rate.Bitrate(),
 		VideoFrames:     p.vframes.Load(),
@@ -395,4 +408,11 @@ func (p *Publisher) Stats() publish.Stats {
 		WriteLatency:    time.Duration(p.writeNs.Load()),
 		MaxWriteLatency: time.Duration(p.maxWriteNs.Load()),
 	}
+	p.mu.Lock()
+	tcp := p.tcp
+	p.mu.Unlock()
+	if rtt, ok := tcpRTT(tcp); ok {
+		s.RTT = rtt
+	}
+	return s
 }

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,8 +154,35 @@ func TestPublishToFFmpeg(t *testing.T) {
 		"-i", fmt.Sprintf("rtmp://127.0.0.1:%d/app/secret-key", port), "-c", "copy", out)
 	mediatest.WaitTCPListen(t, port, 20*time.Second) // ffmpeg -listen takes one connection: no probing
 	p := newPub(t, fmt.Sprintf("rtmp://127.0.0.1:%d/app/secret-key", port), publish.Config{})
-	if err := run(t, p, f); err != nil {
+	// While connected, the kernel's view of the socket (TCP_INFO) gives
+	// an RTT; once the connection is gone, nothing is read from it.
+	var rtt atomic.Int64
+	polled := make(chan struct{})
+	stopPoll := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			select {
+			case <-stopPoll:
+				return
+			case <-time.After(20 * time.Millisecond):
+				if r := p.Stats().RTT; r > 0 {
+					rtt.Store(int64(r))
+				}
+			}
+		}
+	}()
+	err := run(t, p, f)
+	close(stopPoll)
+	<-polled
+	if err != nil {
 		t.Fatal(err)
+	}
+	if rtt.Load() <= 0 || time.Duration(rtt.Load()) > time.Second {
+		t.Errorf("RTT while streaming on loopback: %v", time.Duration(rtt.Load()))
+	}
+	if r := p.Stats().RTT; r != 0 {
+		t.Errorf("RTT %v after the connection closed", r)
 	}
 	rx.Wait(10 * time.Second)
 	checkFLV(t, out, f, 3)
