@@ -175,3 +175,21 @@ type AudioParams struct {
 	// (1024 for AAC-LC, 960 for 20 ms Opus at 48 kHz).
 	FrameSamples int
 }
+
+// ParameterSets returns the SPS and PPS among an H.264 access unit's NAL
+// units (the last of each), nil where there is none. Wherever they sit:
+// after an access unit delimiter or an SEI as well as first.
+func ParameterSets(nalus [][]byte) (sps, pps []byte) {
+	for _, n := range nalus {
+		if len(n) == 0 {
+			continue
+		}
+		switch n[0] & 0x1f {
+		case 7:
+			sps = n
+		case 8:
+			pps = n
+		}
+	}
+	return sps, pps
+}

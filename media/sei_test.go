@@ -60,3 +60,23 @@ func BenchmarkAppendCaptureTimeSEI(b *testing.B) {
 		buf = AppendCaptureTimeSEI(buf[:0], now)
 	}
 }
+
+// TestParameterSets finds SPS and PPS wherever they are in the unit.
+func TestParameterSets(t *testing.T) {
+	aud, sps, pps, sei, idr := []byte{0x09, 0xf0}, []byte{0x67, 1}, []byte{0x68, 2}, []byte{0x06, 5}, []byte{0x65, 3}
+	for _, c := range []struct {
+		nalus    [][]byte
+		sps, pps []byte
+	}{
+		{[][]byte{sps, pps, idr}, sps, pps},
+		{[][]byte{aud, sps, pps, sei, idr}, sps, pps},
+		{[][]byte{aud, {}, idr}, nil, nil},
+		{[][]byte{sei, pps}, nil, pps},
+		{nil, nil, nil},
+	} {
+		s, p := ParameterSets(c.nalus)
+		if string(s) != string(c.sps) || string(p) != string(c.pps) {
+			t.Errorf("%x: SPS %x PPS %x", c.nalus, s, p)
+		}
+	}
+}

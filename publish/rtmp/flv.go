@@ -93,21 +93,5 @@ func appendAACFrame(dst, frame []byte) []byte {
 	return append(dst, frame...)
 }
 
-// parameterSets returns the SPS and PPS in an access unit, if any.
-func parameterSets(nalus [][]byte) (sps, pps []byte) {
-	for _, n := range nalus {
-		if len(n) == 0 {
-			continue
-		}
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			sps = n
-		case h264.NALUTypePPS:
-			pps = n
-		}
-	}
-	return sps, pps
-}
-
 // sameBytes reports whether the parameter sets changed.
 func sameBytes(a, b []byte) bool { return bytes.Equal(a, b) }

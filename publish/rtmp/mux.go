@@ -48,7 +48,7 @@ func (m *muxer) push(au *media.AccessUnit) ([]tag, error) {
 	case media.CodecH264:
 		ts := ms(au.DTS - m.t0)
 		if au.Key {
-			sps, pps := parameterSets(au.NALUs)
+			sps, pps := media.ParameterSets(au.NALUs)
 			if sps == nil {
 				sps, pps = m.video.SPS, m.video.PPS
 			}

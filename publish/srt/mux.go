@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-
 	"github.com/glassagent/glassagent/media"
 )
 
@@ -61,7 +59,7 @@ func (m *muxer) write(au *media.AccessUnit, flush bool) error {
 	switch au.Codec {
 	case media.CodecH264:
 		nalus := au.NALUs
-		if au.Key && h264.NALUType(nalus[0][0]&0x1f) != h264.NALUTypeSPS && m.video.SPS != nil {
+		if sps, _ := media.ParameterSets(nalus); au.Key && sps == nil && m.video.SPS != nil {
 			// Our encoders put SPS/PPS in front of every IDR; a receiver
 			// that joins here needs them, so make sure.
 			m.nalus = append(m.nalus[:0], m.video.SPS, m.video.PPS)

@@ -84,20 +84,11 @@ func appendAnnexB(dst []byte, nalus [][]byte) []byte {
 	return dst
 }
 
-func hasSPS(nalus [][]byte) bool {
-	for _, n := range nalus {
-		if len(n) > 0 && n[0]&0x1f == 7 {
-			return true
-		}
-	}
-	return false
-}
-
 // writeVideo packetizes one H.264 access unit (FU-A for large NAL units,
 // SPS and PPS aggregated in a STAP-A).
 func (s *sender) writeVideo(au *media.AccessUnit) error {
 	s.annexB = s.annexB[:0]
-	if au.Key && !hasSPS(au.NALUs) && len(s.in.Video.SPS) > 0 && len(s.in.Video.PPS) > 0 {
+	if sps, _ := media.ParameterSets(au.NALUs); au.Key && sps == nil && len(s.in.Video.SPS) > 0 && len(s.in.Video.PPS) > 0 {
 		// Encoders put SPS/PPS in front of every IDR; if one did not, a
 		// receiver joining here could not decode, so send them from the
 		// track parameters.
