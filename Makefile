@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: all build demo test test-vm deps vet bench cross clean
+.PHONY: all build demo test test-vm deps vet bench bench-faults cross clean
 
 all: build
 
@@ -37,6 +37,10 @@ cross:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Fault figures, glassagent beside ffmpeg, into bench/faults.md (root).
+bench-faults:
+	./scripts/bench-faults.sh
 
 clean:
 	rm -f glassagent glassagent-demo.ts

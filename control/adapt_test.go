@@ -178,12 +178,28 @@ func adaptToCut(t *testing.T, url, recording string, receiverDone func()) {
 	}
 	span := pts[len(pts)-1] - pts[0]
 	delivered := float64(len(pts)) / (span * 30)
-	t.Logf("delivered %d frames over %.1f s (%.1f%% of 30 fps), longest freeze %.2f s", len(pts), span, 100*delivered, freeze)
+	t.Logf("delivered %d frames over %.1f s (%.1f%% of 30 fps), longest freeze %.2f s, %d decoder errors", len(pts), span, 100*delivered, freeze, decodeErrors(t, recording))
 	for _, e := range ev.all(s.StreamID) {
 		if e.Status == StatusReconnecting || e.Status == StatusError {
 			t.Errorf("the stream went %s: %s", e.Status, e.Message)
 		}
 	}
+}
+
+// decodeErrors counts what ffmpeg's decoder complains of in a recording:
+// frames that arrived damaged (lost packets inside them), which timestamps
+// alone do not show.
+func decodeErrors(t *testing.T, path string) int {
+	t.Helper()
+	out, _ := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+	n := 0
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.ToLower(l)
+		if strings.Contains(l, "concealing") || strings.Contains(l, "error while decoding") || strings.Contains(l, "corrupt") || strings.Contains(l, "decode_slice") {
+			n++
+		}
+	}
+	return n
 }
 
 // videoPTS reads the presentation times of the video packets of a recording
