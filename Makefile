@@ -3,7 +3,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: all build demo test test-vm deps vet bench bench-faults cross clean
+.PHONY: all build demo test test-vm deps vet bench bench-faults soak cross clean
 
 all: build
 
@@ -37,6 +37,11 @@ cross:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# 30 minutes of SRT with a fault every minute; nothing may grow (root).
+# `make test` runs the same for 2 minutes.
+soak:
+	GLASSAGENT_SOAK=30m $(GO) test -count=1 -timeout 40m -run '^TestSoak$$' -v ./control/
 
 # Fault figures, glassagent beside ffmpeg, into bench/faults.md (root).
 bench-faults:
