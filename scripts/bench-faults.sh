@@ -75,6 +75,8 @@ read -r ff_sent ff_delivered ff_freeze ff_damaged < <(ffmpeg_case)
   echo '```'
   grep -E "below the|limited:|after the limit was lifted|delivered [0-9]+ frames|unlimited:" "$tmp/ga.log" | sed 's/^ *//' || true
   grep -E "^ *faults_test.go:[0-9]+: " "$tmp/ga.log" | sed 's/^ *//' || true
+  # The fault matrix's rows (continuation lines of one log entry).
+  grep -E " \| " "$tmp/ga.log" | sed 's/^ *//' || true
   echo '```'
   echo
   echo "## ffmpeg (libx264 veryfast zerolatency, 1.5 Mbit/s, no adaptation)"
