@@ -152,7 +152,7 @@ func (c *Camera) setup(w, h, fps int, force uint32) error {
 	c.fourcc, c.qfmt = code, f
 	// Not every driver lets the rate be set; the nominal rate stays fps.
 	c.rate, _ = c.dev.SetFrameRate(c.typ, fps)
-	c.format = media.VideoFormat{Pixel: pixelOf(code), Width: w, Height: h, FPS: fps}
+	c.format = media.VideoFormat{Pixel: v4l2.PixelOf(code), Width: w, Height: h, FPS: fps}
 
 	if c.q, err = c.dev.RequestBuffers(c.typ, cameraBuffers); err != nil {
 		return cameraErr(err)
@@ -166,7 +166,7 @@ func (c *Camera) setup(w, h, fps int, force uint32) error {
 		i := i
 		c.release[i] = func() { c.requeue(i) }
 	}
-	if code == fourccYUYV {
+	if code == v4l2.FourCCYUYV {
 		c.conv = make(chan *patternBuf, 3)
 		for i := 0; i < cap(c.conv); i++ {
 			b := &patternBuf{data: make([]byte, w*h*3/2)}
@@ -284,7 +284,7 @@ func (c *Camera) countSequence(seq uint32) {
 // converted for YUYV (nil when no conversion buffer is free).
 func (c *Camera) frame(d v4l2.Dequeued) (*media.VideoFrame, error) {
 	mem := c.q.Buffers[d.Index]
-	if c.fourcc == fourccYUYV {
+	if c.fourcc == v4l2.FourCCYUYV {
 		var err error
 		c.scratch, c.strides, err = framePlanes(c.fourcc, c.qfmt, mem, d.Offset, d.BytesUsed, c.scratch, c.strides)
 		if err != nil {

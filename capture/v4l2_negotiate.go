@@ -12,24 +12,7 @@ import (
 // V4L2 pixel formats we can take, in order of preference: the 4:2:0 ones
 // the encoders take as they are (zero copy), contiguous or one memory plane
 // per colour plane, then packed YUYV, converted to I420 once per frame.
-const (
-	fourccNV12  = 0x3231564e // 'NV12'
-	fourccI420  = 0x32315559 // 'YU12'
-	fourccNV12M = 0x32314d4e // 'NM12'
-	fourccI420M = 0x32314d59 // 'YM12'
-	fourccYUYV  = 0x56595559 // 'YUYV'
-)
-
-var camPreference = []uint32{fourccNV12, fourccI420, fourccNV12M, fourccI420M, fourccYUYV}
-
-// pixelOf is the media format frames are delivered in for a V4L2 format.
-func pixelOf(fourcc uint32) media.PixelFormat {
-	switch fourcc {
-	case fourccNV12, fourccNV12M:
-		return media.PixelFormatNV12
-	}
-	return media.PixelFormatI420 // YU12, YM12 as they are; YUYV converted
-}
+var camPreference = []uint32{v4l2.FourCCNV12, v4l2.FourCCI420, v4l2.FourCCNV12M, v4l2.FourCCI420M, v4l2.FourCCYUYV}
 
 // negotiate picks the most preferred pixel format that the camera offers
 // at exactly w x h. The encoder is configured for the size asked, so a
@@ -107,18 +90,18 @@ func framePlanes(fourcc uint32, f v4l2.QueueFormat, mem [][]byte, off, used []in
 		return 0
 	}
 	switch fourcc {
-	case fourccNV12, fourccI420, fourccYUYV:
+	case v4l2.FourCCNV12, v4l2.FourCCI420, v4l2.FourCCYUYV:
 		b, s := data(0), bpl(0)
 		if s == 0 {
 			return nil, nil, fmt.Errorf("driver gave no line length")
 		}
 		switch fourcc {
-		case fourccYUYV:
+		case v4l2.FourCCYUYV:
 			if err := need("YUYV", b, s*h); err != nil {
 				return nil, nil, err
 			}
 			return append(planes, b[:s*h]), append(strides, s), nil
-		case fourccNV12:
+		case v4l2.FourCCNV12:
 			if err := need("NV12", b, s*h+s*ch); err != nil {
 				return nil, nil, err
 			}
@@ -131,9 +114,9 @@ func framePlanes(fourcc uint32, f v4l2.QueueFormat, mem [][]byte, off, used []in
 			u := s * h
 			return append(planes, b[:u], b[u:u+cs*ch], b[u+cs*ch:u+2*cs*ch]), append(strides, s, cs, cs), nil
 		}
-	case fourccNV12M, fourccI420M:
+	case v4l2.FourCCNV12M, v4l2.FourCCI420M:
 		n := 2
-		if fourcc == fourccI420M {
+		if fourcc == v4l2.FourCCI420M {
 			n = 3
 		}
 		for p := 0; p < n; p++ {

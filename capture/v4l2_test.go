@@ -26,15 +26,15 @@ func TestNegotiate(t *testing.T) {
 		want   uint32
 		errHas string
 	}{
-		{"NV12 over YUYV", []v4l2.FormatDesc{{FourCC: fourccYUYV, Sizes: discrete([2]int{640, 480})}, {FourCC: fourccNV12, Sizes: discrete([2]int{640, 480})}}, 640, 480, fourccNV12, ""},
-		{"I420 over YUYV", []v4l2.FormatDesc{{FourCC: fourccYUYV, Sizes: stepwise}, {FourCC: fourccI420, Sizes: stepwise}}, 640, 360, fourccI420, ""},
-		{"NV12M when only multi-planar", []v4l2.FormatDesc{{FourCC: fourccNV12M, Sizes: stepwise}, {FourCC: fourccYUYV, Sizes: stepwise}}, 320, 240, fourccNV12M, ""},
-		{"YUYV when that is all", []v4l2.FormatDesc{{FourCC: 0x47504a4d /* MJPG */, Sizes: stepwise}, {FourCC: fourccYUYV, Sizes: discrete([2]int{1280, 720})}}, 1280, 720, fourccYUYV, ""},
-		{"size decides", []v4l2.FormatDesc{{FourCC: fourccNV12, Sizes: discrete([2]int{1920, 1080})}, {FourCC: fourccYUYV, Sizes: discrete([2]int{640, 480})}}, 640, 480, fourccYUYV, ""},
-		{"stepwise off the step", []v4l2.FormatDesc{{FourCC: fourccNV12, Sizes: []v4l2.FrameSize{{MinW: 16, MaxW: 1920, StepW: 16, MinH: 16, MaxH: 1080, StepH: 16}}}}, 648, 480, 0, "cannot give 648x480"},
-		{"no sizes listed", []v4l2.FormatDesc{{FourCC: fourccI420}}, 640, 480, fourccI420, ""},
+		{"NV12 over YUYV", []v4l2.FormatDesc{{FourCC: v4l2.FourCCYUYV, Sizes: discrete([2]int{640, 480})}, {FourCC: v4l2.FourCCNV12, Sizes: discrete([2]int{640, 480})}}, 640, 480, v4l2.FourCCNV12, ""},
+		{"I420 over YUYV", []v4l2.FormatDesc{{FourCC: v4l2.FourCCYUYV, Sizes: stepwise}, {FourCC: v4l2.FourCCI420, Sizes: stepwise}}, 640, 360, v4l2.FourCCI420, ""},
+		{"NV12M when only multi-planar", []v4l2.FormatDesc{{FourCC: v4l2.FourCCNV12M, Sizes: stepwise}, {FourCC: v4l2.FourCCYUYV, Sizes: stepwise}}, 320, 240, v4l2.FourCCNV12M, ""},
+		{"YUYV when that is all", []v4l2.FormatDesc{{FourCC: 0x47504a4d /* MJPG */, Sizes: stepwise}, {FourCC: v4l2.FourCCYUYV, Sizes: discrete([2]int{1280, 720})}}, 1280, 720, v4l2.FourCCYUYV, ""},
+		{"size decides", []v4l2.FormatDesc{{FourCC: v4l2.FourCCNV12, Sizes: discrete([2]int{1920, 1080})}, {FourCC: v4l2.FourCCYUYV, Sizes: discrete([2]int{640, 480})}}, 640, 480, v4l2.FourCCYUYV, ""},
+		{"stepwise off the step", []v4l2.FormatDesc{{FourCC: v4l2.FourCCNV12, Sizes: []v4l2.FrameSize{{MinW: 16, MaxW: 1920, StepW: 16, MinH: 16, MaxH: 1080, StepH: 16}}}}, 648, 480, 0, "cannot give 648x480"},
+		{"no sizes listed", []v4l2.FormatDesc{{FourCC: v4l2.FourCCI420}}, 640, 480, v4l2.FourCCI420, ""},
 		{"no usable format", []v4l2.FormatDesc{{FourCC: 0x47504a4d, Sizes: stepwise}}, 640, 480, 0, "only MJPG"},
-		{"size missing", []v4l2.FormatDesc{{FourCC: fourccYUYV, Sizes: discrete([2]int{640, 480}, [2]int{320, 240})}}, 1280, 720, 0, "320x240 640x480"},
+		{"size missing", []v4l2.FormatDesc{{FourCC: v4l2.FourCCYUYV, Sizes: discrete([2]int{640, 480}, [2]int{320, 240})}}, 1280, 720, 0, "320x240 640x480"},
 	}
 	for _, c := range cases {
 		got, err := negotiate(c.offers, c.w, c.h)
@@ -55,7 +55,7 @@ func TestFramePlanes(t *testing.T) {
 	// Single-planar NV12 with padded lines (stride 16).
 	buf := make([]byte, 16*h*3/2+100)
 	f := v4l2.QueueFormat{Width: w, Height: h, BytesPerLine: []int{16}}
-	planes, strides, err := framePlanes(fourccNV12, f, [][]byte{buf}, []int{0}, []int{16 * 6}, nil, nil)
+	planes, strides, err := framePlanes(v4l2.FourCCNV12, f, [][]byte{buf}, []int{0}, []int{16 * 6}, nil, nil)
 	if err != nil || len(planes) != 2 || len(planes[0]) != 64 || len(planes[1]) != 32 || strides[0] != 16 || strides[1] != 16 {
 		t.Fatalf("NV12: %d planes, strides %v, %v", len(planes), strides, err)
 	}
@@ -64,29 +64,29 @@ func TestFramePlanes(t *testing.T) {
 	}
 	// Contiguous YU12.
 	f.BytesPerLine = []int{8}
-	planes, strides, err = framePlanes(fourccI420, f, [][]byte{buf}, []int{0}, []int{48}, nil, nil)
+	planes, strides, err = framePlanes(v4l2.FourCCI420, f, [][]byte{buf}, []int{0}, []int{48}, nil, nil)
 	if err != nil || len(planes) != 3 || len(planes[1]) != 8 || len(planes[2]) != 8 || strides[1] != 4 || &planes[2][0] != &buf[40] {
 		t.Fatalf("YU12: strides %v, %v", strides, err)
 	}
 	// Multi-planar NM12, data offset on the second plane.
 	y, uv := make([]byte, 32), make([]byte, 24)
 	f.BytesPerLine = []int{8, 8}
-	planes, _, err = framePlanes(fourccNV12M, f, [][]byte{y, uv}, []int{0, 8}, []int{32, 16}, nil, nil)
+	planes, _, err = framePlanes(v4l2.FourCCNV12M, f, [][]byte{y, uv}, []int{0, 8}, []int{32, 16}, nil, nil)
 	if err != nil || len(planes) != 2 || &planes[1][0] != &uv[8] || len(planes[1]) != 16 {
 		t.Fatalf("NM12: %v", err)
 	}
 	// A short buffer is an error, not a panic.
-	if _, _, err := framePlanes(fourccNV12, f, [][]byte{buf}, []int{0}, []int{40}, nil, nil); err == nil {
+	if _, _, err := framePlanes(v4l2.FourCCNV12, f, [][]byte{buf}, []int{0}, []int{40}, nil, nil); err == nil {
 		t.Error("short NV12 buffer accepted")
 	}
-	if _, _, err := framePlanes(fourccNV12M, f, [][]byte{y}, []int{0}, []int{32}, nil, nil); err == nil {
+	if _, _, err := framePlanes(v4l2.FourCCNV12M, f, [][]byte{y}, []int{0}, []int{32}, nil, nil); err == nil {
 		t.Error("missing plane accepted")
 	}
 	// Reusing the slices allocates nothing.
 	p, s := make([][]byte, 0, 3), make([]int, 0, 3)
 	f.BytesPerLine = []int{16}
 	if n := testing.AllocsPerRun(100, func() {
-		p, s, _ = framePlanes(fourccNV12, f, [][]byte{buf}, []int{0}, []int{96}, p, s)
+		p, s, _ = framePlanes(v4l2.FourCCNV12, f, [][]byte{buf}, []int{0}, []int{96}, p, s)
 	}); n != 0 {
 		t.Errorf("framePlanes allocates %v times", n)
 	}

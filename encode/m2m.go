@@ -146,7 +146,7 @@ func (e *M2MEncoder) setup(raw media.PixelFormat) error {
 		return media.Errorf(media.CodeEncoderFailed, "%s takes %s %dx%d, not the %s %dx%d asked", d.Path,
 			v4l2.FourCCString(of.FourCC), of.Width, of.Height, v4l2.FourCCString(rawCode), w, h)
 	}
-	e.outFmt, e.rawPix = of, rawPixel(rawCode)
+	e.outFmt, e.rawPix = of, v4l2.PixelOf(rawCode)
 	if of.Width != w || of.Height != h {
 		// The driver aligned the coded size (1080 -> 1088); the visible
 		// size is the crop rectangle.

@@ -7,20 +7,12 @@ import (
 	"github.com/glassagent/glassagent/media/v4l2"
 )
 
-// Raw formats an encoder's OUTPUT queue may take from us.
-const (
-	rawNV12  = 0x3231564e // 'NV12'
-	rawI420  = 0x32315559 // 'YU12'
-	rawNV12M = 0x32314d4e // 'NM12'
-	rawI420M = 0x32314d59 // 'YM12'
-)
-
 // pickRaw chooses the encoder's input layout: the one the frames already
 // have (no conversion during the copy), else the other 4:2:0 layout.
 func pickRaw(offers []v4l2.FormatDesc, want media.PixelFormat) (uint32, error) {
-	order := []uint32{rawNV12, rawNV12M, rawI420, rawI420M}
+	order := []uint32{v4l2.FourCCNV12, v4l2.FourCCNV12M, v4l2.FourCCI420, v4l2.FourCCI420M}
 	if want == media.PixelFormatI420 {
-		order = []uint32{rawI420, rawI420M, rawNV12, rawNV12M}
+		order = []uint32{v4l2.FourCCI420, v4l2.FourCCI420M, v4l2.FourCCNV12, v4l2.FourCCNV12M}
 	}
 	have := map[uint32]bool{}
 	for _, f := range offers {
@@ -32,13 +24,6 @@ func pickRaw(offers []v4l2.FormatDesc, want media.PixelFormat) (uint32, error) {
 		}
 	}
 	return 0, media.Errorf(media.CodeEncoderFailed, "encoder takes none of NV12, NM12, YU12, YM12")
-}
-
-func rawPixel(c uint32) media.PixelFormat {
-	if c == rawNV12 || c == rawNV12M {
-		return media.PixelFormatNV12
-	}
-	return media.PixelFormatI420
 }
 
 // copyFrame copies (converting between I420 and NV12 if needed) frame f

@@ -57,14 +57,14 @@ func TestFWHTIntra(t *testing.T) {
 }
 
 func TestPickRaw(t *testing.T) {
-	offers := []v4l2.FormatDesc{{FourCC: rawI420}, {FourCC: rawNV12}}
-	if c, _ := pickRaw(offers, media.PixelFormatNV12); c != rawNV12 {
+	offers := []v4l2.FormatDesc{{FourCC: v4l2.FourCCI420}, {FourCC: v4l2.FourCCNV12}}
+	if c, _ := pickRaw(offers, media.PixelFormatNV12); c != v4l2.FourCCNV12 {
 		t.Errorf("NV12 frames: %s", v4l2.FourCCString(c))
 	}
-	if c, _ := pickRaw(offers, media.PixelFormatI420); c != rawI420 {
+	if c, _ := pickRaw(offers, media.PixelFormatI420); c != v4l2.FourCCI420 {
 		t.Errorf("I420 frames: %s", v4l2.FourCCString(c))
 	}
-	if c, _ := pickRaw(offers[:1], media.PixelFormatNV12); c != rawI420 {
+	if c, _ := pickRaw(offers[:1], media.PixelFormatNV12); c != v4l2.FourCCI420 {
 		t.Errorf("only YU12: %s", v4l2.FourCCString(c))
 	}
 	if _, err := pickRaw([]v4l2.FormatDesc{{FourCC: 0x56595559}}, media.PixelFormatNV12); media.CodeOf(err) != media.CodeEncoderFailed {

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/glassagent/glassagent/media"
 )
 
 // MMAP streaming, shared by cameras (capture) and memory-to-memory encoders
@@ -304,6 +306,27 @@ func (d *Dev) Poll(events int16, timeout time.Duration) (int16, error) {
 
 func isMplane(typ uint32) bool {
 	return typ == BufTypeVideoCaptureMplane || typ == BufTypeVideoOutputMplane
+}
+
+// Raw pixel formats the camera and the encoder both speak: the 4:2:0
+// layouts the encoders take (contiguous, or one memory plane per colour
+// plane) and packed YUYV.
+const (
+	FourCCNV12  = 0x3231564e // 'NV12'
+	FourCCI420  = 0x32315559 // 'YU12'
+	FourCCNV12M = 0x32314d4e // 'NM12'
+	FourCCI420M = 0x32314d59 // 'YM12'
+	FourCCYUYV  = 0x56595559 // 'YUYV'
+)
+
+// PixelOf is the layout frames of a raw format have in our pipeline: NV12
+// for the NV12 formats, I420 for the others (YU12 and YM12 as they are,
+// YUYV once converted).
+func PixelOf(fourcc uint32) media.PixelFormat {
+	if fourcc == FourCCNV12 || fourcc == FourCCNV12M {
+		return media.PixelFormatNV12
+	}
+	return media.PixelFormatI420
 }
 
 // FourCCString spells a pixel format code.
