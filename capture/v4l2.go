@@ -38,6 +38,8 @@ type Camera struct {
 	rate   float64
 
 	frames  []media.VideoFrame // one per driver buffer (zero-copy)
+	dmabufs []media.DMABuf     // the buffers exported, one per frame
+	expErr  error              // why they are not (nil when they are)
 	release []func()           // prebuilt, so Read allocates nothing
 	conv    chan *patternBuf   // YUYV: converted frames free for reuse
 	scratch [][]byte
@@ -109,6 +111,9 @@ func OpenCameraWith(path string, cfg CameraConfig, clock *media.Clock) (*Camera,
 		if c.q != nil {
 			c.q.Free()
 		}
+		for _, b := range c.dmabufs {
+			closeAll(b.FDs)
+		}
 		dev.Close()
 		return nil, err
 	}
@@ -166,6 +171,9 @@ func (c *Camera) setup(w, h, fps int, force uint32) error {
 		i := i
 		c.release[i] = func() { c.requeue(i) }
 	}
+	if code != v4l2.FourCCYUYV {
+		c.export()
+	}
 	if code == v4l2.FourCCYUYV {
 		c.conv = make(chan *patternBuf, 3)
 		for i := 0; i < cap(c.conv); i++ {
@@ -188,6 +196,50 @@ func (c *Camera) setup(w, h, fps int, force uint32) error {
 		return cameraErr(err)
 	}
 	return nil
+}
+
+// export shares every buffer as dma-bufs so a hardware encoder can read
+// the frames where the camera wrote them. A driver that cannot export
+// (or a kernel without dma-buf) leaves the frames as they are: the
+// encoder copies them instead, which is slower, not wrong.
+func (c *Camera) export() {
+	bufs := make([]media.DMABuf, len(c.q.Buffers))
+	for i := range bufs {
+		fds, err := c.q.Export(i)
+		if err != nil {
+			c.expErr = err
+			for _, b := range bufs[:i] {
+				closeAll(b.FDs)
+			}
+			return
+		}
+		n := len(fds)
+		lengths := make([]int, n)
+		for p := range lengths {
+			lengths[p] = len(c.q.Buffers[i][p])
+		}
+		bufs[i] = media.DMABuf{FourCC: c.fourcc, Width: c.qfmt.Width, Height: c.qfmt.Height,
+			BytesPerLine: c.qfmt.BytesPerLine, FDs: fds, Lengths: lengths,
+			BytesUsed: make([]int, n), Offsets: make([]int, n)}
+	}
+	c.dmabufs = bufs
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// DMABufExport says whether frames carry dma-bufs (nil) or why not.
+func (c *Camera) DMABufExport() error {
+	switch {
+	case c.dmabufs != nil:
+		return nil
+	case c.expErr != nil:
+		return c.expErr
+	}
+	return fmt.Errorf("%s: %s frames are converted, not shared", c.path, v4l2.FourCCString(c.fourcc))
 }
 
 // Format implements VideoSource.
@@ -309,6 +361,12 @@ func (c *Camera) frame(d v4l2.Dequeued) (*media.VideoFrame, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.dmabufs != nil {
+		b := &c.dmabufs[d.Index]
+		copy(b.BytesUsed, d.BytesUsed)
+		copy(b.Offsets, d.Offset)
+		f.DMABuf = b
+	}
 	c.mu.Lock()
 	c.outstanding++
 	c.mu.Unlock()
@@ -374,5 +432,8 @@ func (c *Camera) Close() error {
 // teardown unmaps and closes; c.mu is held.
 func (c *Camera) teardown() {
 	c.q.Free()
+	for _, b := range c.dmabufs {
+		closeAll(b.FDs)
+	}
 	c.dev.Close()
 }

@@ -16,8 +16,11 @@ import (
 // The V4L2 stateful memory-to-memory encoder (the kernel's "Memory-to-Memory
 // Stateful Video Encoder Interface"), in pure Go so the static binary can use
 // the SoC's encoder: raw frames go into the OUTPUT queue, the bitstream comes
-// out of the CAPTURE queue, both MMAP. Each frame is copied once into an
-// OUTPUT buffer (DMABUF import from the camera is not done yet).
+// out of the CAPTURE queue. A camera frame that carries dma-bufs in a
+// layout the encoder takes is imported as it is (zero-copy: the OUTPUT
+// queue is DMABUF and the encoder holds the camera's buffer until the
+// driver gives it back); other frames are copied once into MMAP OUTPUT
+// buffers. Which one is decided by the first frame (see startOutput).
 //
 // The coded format is a parameter so that vicodec (a test driver whose
 // bitstream is FWHT, not H.264) drives exactly this code in the VM tests.
@@ -61,9 +64,20 @@ type M2MEncoder struct {
 	params   media.VideoParams
 	cfg      VideoConfig
 
+	outType  uint32
 	free     []int // OUTPUT buffers we may fill
 	captured map[int64]time.Time
 	h264     h264State
+
+	// Zero-copy input (a DMABUF OUTPUT queue): what each slot holds and
+	// last held, and the planes handed to the driver (reused).
+	dmabuf   bool
+	inputWhy atomic.Pointer[string] // how frames get in, and why, for the status
+	held     []func() // per slot: gives the camera's buffer back
+	slotFD   []int    // per slot: the first plane's fd it last carried
+	planes   []v4l2.DMAPlane
+	imported atomic.Uint64
+	copied   atomic.Uint64
 
 	forceKey    atomic.Bool
 	ctrlMu      sync.Mutex // serialises control changes from other goroutines
@@ -158,6 +172,7 @@ func (e *M2MEncoder) setup(raw media.PixelFormat) error {
 			return media.Errorf(media.CodeEncoderFailed, "%s crops to %dx%d, not the %dx%d asked", d.Path, cw, ch, w, h)
 		}
 	}
+	e.outType = outType
 	d.SetFrameRate(outType, e.cfg.FPS) // advisory for rate control
 
 	gop := e.cfg.GOP
@@ -182,27 +197,104 @@ func (e *M2MEncoder) setup(raw media.PixelFormat) error {
 		e.unsupported = append(e.unsupported, "forced keyframe (emulated with a one-frame GOP)")
 	}
 
-	if e.out, err = d.RequestBuffers(outType, m2mOutputBuffers); err != nil {
-		return fail(err)
-	}
+	// The OUTPUT queue waits for the first frame, which says whether it
+	// can be imported (the spec lets the queues start in either order).
 	if e.cap, err = d.RequestBuffers(capType, m2mCaptureBuffers); err != nil {
 		return fail(err)
-	}
-	for i := range e.out.Buffers {
-		e.free = append(e.free, i)
 	}
 	for i := range e.cap.Buffers {
 		if err := e.cap.Queue(i, nil, 0); err != nil {
 			return fail(err)
 		}
 	}
-	if err := e.out.StreamOn(); err != nil {
-		return fail(err)
-	}
 	if err := e.cap.StreamOn(); err != nil {
 		return fail(err)
 	}
 	return nil
+}
+
+// startOutput sets the OUTPUT queue up for frames like f: DMABUF when f
+// carries dma-bufs in a layout the driver takes (switching the raw format
+// to the camera's own when the driver offers it), else MMAP buffers that
+// frames are copied into.
+func (e *M2MEncoder) startOutput(f *media.VideoFrame) error {
+	fail := func(err error) error { return media.Wrap(media.CodeEncoderFailed, err) }
+	why := "copy: the frames carry no dma-buf"
+	if b := f.DMABuf; b != nil {
+		if b.FourCC != e.outFmt.FourCC && e.offers(b.FourCC) {
+			if of, err := e.dev.SetFormat(e.outType, b.FourCC, e.params.Width, e.params.Height, 0); err == nil && of.FourCC == b.FourCC {
+				e.outFmt, e.rawPix = of, v4l2.PixelOf(b.FourCC)
+			}
+		}
+		if reason := importable(b, e.outFmt); reason != "" {
+			why = "copy: " + reason
+		} else if q, err := e.dev.RequestDMABUF(e.outType, m2mOutputBuffers); err != nil {
+			why = fmt.Sprintf("copy: the encoder does not import dma-bufs (%v)", err)
+		} else {
+			e.out, e.dmabuf, why = q, true, "dma-buf import (zero-copy)"
+		}
+	}
+	if !e.dmabuf {
+		q, err := e.dev.RequestBuffers(e.outType, m2mOutputBuffers)
+		if err != nil {
+			return fail(err)
+		}
+		e.out = q
+	}
+	e.inputWhy.Store(&why)
+	e.held, e.slotFD = make([]func(), e.out.Slots), make([]int, e.out.Slots)
+	for i := range e.slotFD {
+		e.slotFD[i] = -1
+		e.free = append(e.free, i)
+	}
+	if err := e.out.StreamOn(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func (e *M2MEncoder) offers(fourcc uint32) bool {
+	for _, f := range e.dev.Formats(e.outType) {
+		if f.FourCC == fourcc {
+			return true
+		}
+	}
+	return false
+}
+
+// importable says why buffer b cannot be the encoder's input as it is
+// ("" when it can): the driver reads a buffer in its own format's layout,
+// so fourcc, size, memory planes and line lengths must all be the same
+// (a 1080-line camera buffer is not an encoder's 1088-line one: its
+// chroma would start in the wrong place).
+func importable(b *media.DMABuf, of v4l2.QueueFormat) string {
+	switch {
+	case b.FourCC != of.FourCC:
+		return fmt.Sprintf("the camera gives %s, the encoder takes %s", v4l2.FourCCString(b.FourCC), v4l2.FourCCString(of.FourCC))
+	case b.Width != of.Width || b.Height != of.Height:
+		return fmt.Sprintf("camera buffers are %dx%d, the encoder's %dx%d", b.Width, b.Height, of.Width, of.Height)
+	case len(b.FDs) != len(of.BytesPerLine) || len(b.BytesPerLine) != len(of.BytesPerLine):
+		return fmt.Sprintf("%d memory planes, the encoder wants %d", len(b.FDs), len(of.BytesPerLine))
+	}
+	for p := range of.BytesPerLine {
+		if b.BytesPerLine[p] != of.BytesPerLine[p] {
+			return fmt.Sprintf("lines of %d bytes, the encoder's of %d", b.BytesPerLine[p], of.BytesPerLine[p])
+		}
+		if p < len(of.SizeImage) && b.Lengths[p] < of.SizeImage[p] {
+			return fmt.Sprintf("plane %d of %d bytes, the encoder needs %d", p, b.Lengths[p], of.SizeImage[p])
+		}
+	}
+	return ""
+}
+
+// Input says how frames reach the encoder (dma-buf import or a copy, and
+// why), and how many took each way. Empty before the first frame. Safe
+// from any goroutine.
+func (e *M2MEncoder) Input() (how string, imported, copied uint64) {
+	if p := e.inputWhy.Load(); p != nil {
+		how = *p
+	}
+	return how, e.imported.Load(), e.copied.Load()
 }
 
 // setCtrl sets a configuration control, noting (not hiding) the ones the
@@ -256,6 +348,11 @@ func (e *M2MEncoder) Encode(f *media.VideoFrame) ([]*media.AccessUnit, error) {
 	if f.Format.Width != e.params.Width || f.Format.Height != e.params.Height {
 		return nil, media.Errorf(media.CodeEncoderFailed, "frame %dx%d, encoder %dx%d", f.Format.Width, f.Format.Height, e.params.Width, e.params.Height)
 	}
+	if e.out == nil {
+		if err := e.startOutput(f); err != nil {
+			return nil, err
+		}
+	}
 	var units []*media.AccessUnit
 	deadline := time.Now().Add(m2mWait)
 	for len(e.free) == 0 {
@@ -275,26 +372,80 @@ func (e *M2MEncoder) Encode(f *media.VideoFrame) ([]*media.AccessUnit, error) {
 			return units, media.Wrap(media.CodeEncoderFailed, err)
 		}
 	}
-	i := e.free[len(e.free)-1]
-	e.free = e.free[:len(e.free)-1]
-	used, err := copyFrame(e.out.Buffers[i], e.outFmt, e.rawPix, f)
+	if e.dmabuf {
+		if f.DMABuf == nil {
+			return units, media.Errorf(media.CodeEncoderFailed, "%s: a frame without a dma-buf after the encoder began importing the camera's", e.dev.Path)
+		}
+		if why := importable(f.DMABuf, e.outFmt); why != "" {
+			return units, media.Errorf(media.CodeEncoderFailed, "%s: cannot import the frame: %s", e.dev.Path, why)
+		}
+	}
+	i := e.takeSlot(f)
+	ts := f.PTS.Truncate(time.Microsecond)
+	if e.forceKey.Swap(false) {
+		e.applyForceKey()
+	}
+	var err error
+	if e.dmabuf {
+		b := f.DMABuf
+		e.planes = e.planes[:0]
+		for p, fd := range b.FDs {
+			e.planes = append(e.planes, v4l2.DMAPlane{FD: fd, Length: b.Lengths[p], BytesUsed: b.BytesUsed[p], Offset: b.Offsets[p]})
+		}
+		// The driver reads the camera's buffer after Encode returns:
+		// the encoder, not the caller, gives it back (collect).
+		e.held[i], e.slotFD[i] = f.Keep(), b.FDs[0]
+		if err = e.out.QueueDMABUF(i, e.planes, ts); err == nil {
+			e.imported.Add(1)
+		} else {
+			e.held[i]()
+			e.held[i] = nil
+		}
+	} else {
+		var used []int
+		if used, err = copyFrame(e.out.Buffers[i], e.outFmt, e.rawPix, f); err == nil {
+			err = e.out.Queue(i, used, ts)
+		}
+		if err == nil {
+			e.copied.Add(1)
+		}
+	}
 	if err != nil {
 		e.free = append(e.free, i)
 		return units, media.Wrap(media.CodeEncoderFailed, err)
 	}
-	if e.forceKey.Swap(false) {
-		e.applyForceKey()
-	}
-	ts := f.PTS.Truncate(time.Microsecond)
 	e.captured[int64(ts/time.Microsecond)] = f.Captured
-	if err := e.out.Queue(i, used, ts); err != nil {
-		e.free = append(e.free, i)
-		return units, media.Wrap(media.CodeEncoderFailed, err)
-	}
 	if _, err := e.collect(&units); err != nil {
 		return units, err
 	}
 	return units, nil
+}
+
+// takeSlot takes a free OUTPUT slot for f: for an imported frame the one
+// that last carried the same buffer, so the driver can keep its mapping
+// of it (vb2 re-attaches a dma-buf when a slot's fd changes).
+func (e *M2MEncoder) takeSlot(f *media.VideoFrame) int {
+	k := len(e.free) - 1
+	if e.dmabuf {
+		for j, i := range e.free {
+			if e.slotFD[i] == f.DMABuf.FDs[0] {
+				k = j
+				break
+			}
+		}
+	}
+	i := e.free[k]
+	e.free = append(e.free[:k], e.free[k+1:]...)
+	return i
+}
+
+// giveBack frees OUTPUT slot i, and the camera buffer it held.
+func (e *M2MEncoder) giveBack(i int) {
+	if i >= 0 && i < len(e.held) && e.held[i] != nil {
+		e.held[i]()
+		e.held[i] = nil
+	}
+	e.free = append(e.free, i)
 }
 
 func (e *M2MEncoder) applyForceKey() {
@@ -327,7 +478,8 @@ func (e *M2MEncoder) collect(units *[]*media.AccessUnit) (bool, error) {
 		if err != nil {
 			return got, media.Wrap(media.CodeEncoderFailed, err)
 		}
-		e.free, got = append(e.free, d.Index), true
+		e.giveBack(d.Index)
+		got = true
 	}
 	for {
 		au, last, err := e.dequeueCoded()
@@ -425,8 +577,8 @@ func (e *M2MEncoder) Close() ([]*media.AccessUnit, error) {
 }
 
 func (e *M2MEncoder) drain(units *[]*media.AccessUnit) error {
-	if e.cap == nil {
-		return nil
+	if e.cap == nil || e.out == nil {
+		return nil // no frame went in: nothing to drain
 	}
 	if err := e.dev.EncoderCommand(v4l2.EncCmdStop); err != nil {
 		return media.Errorf(media.CodeEncoderFailed, "%s: V4L2_ENC_CMD_STOP: %w", e.dev.Path, err)
@@ -438,7 +590,7 @@ func (e *M2MEncoder) drain(units *[]*media.AccessUnit) error {
 			if err != nil {
 				break
 			}
-			e.free = append(e.free, d.Index)
+			e.giveBack(d.Index)
 		}
 		au, last, err := e.dequeueCoded()
 		if errors.Is(err, v4l2.ErrAgain) {
@@ -460,7 +612,13 @@ func (e *M2MEncoder) drain(units *[]*media.AccessUnit) error {
 
 func (e *M2MEncoder) release() {
 	if e.out != nil {
-		e.out.Free()
+		e.out.Free() // streaming off: the driver lets go of every slot
+		for i, fn := range e.held {
+			if fn != nil {
+				fn()
+				e.held[i] = nil
+			}
+		}
 	}
 	if e.cap != nil {
 		e.cap.Free()

@@ -109,3 +109,47 @@ func TestCopyFrame(t *testing.T) {
 		t.Error("short buffer accepted")
 	}
 }
+
+// TestImportable: a camera buffer is imported only in the encoder's exact
+// layout; every difference is named.
+func TestImportable(t *testing.T) {
+	of := v4l2.QueueFormat{FourCC: v4l2.FourCCNV12, Width: 1280, Height: 720, BytesPerLine: []int{1280}, SizeImage: []int{1280 * 720 * 3 / 2}}
+	ok := media.DMABuf{FourCC: v4l2.FourCCNV12, Width: 1280, Height: 720, BytesPerLine: []int{1280}, FDs: []int{7}, Lengths: []int{1280 * 720 * 3 / 2}}
+	if why := importable(&ok, of); why != "" {
+		t.Fatalf("the encoder's own layout refused: %s", why)
+	}
+	for name, c := range map[string]struct {
+		mod  func(b *media.DMABuf)
+		want string
+	}{
+		"fourcc":       {func(b *media.DMABuf) { b.FourCC = v4l2.FourCCI420 }, "the camera gives YU12, the encoder takes NV12"},
+		"padded":       {func(b *media.DMABuf) { b.Height = 736 }, "camera buffers are 1280x736, the encoder's 1280x720"},
+		"planes":       {func(b *media.DMABuf) { b.FDs, b.BytesPerLine = []int{7, 8}, []int{1280, 1280} }, "2 memory planes, the encoder wants 1"},
+		"stride":       {func(b *media.DMABuf) { b.BytesPerLine = []int{1536} }, "lines of 1536 bytes, the encoder's of 1280"},
+		"short buffer": {func(b *media.DMABuf) { b.Lengths = []int{1280 * 720} }, "plane 0 of 921600 bytes, the encoder needs 1382400"},
+	} {
+		b := ok
+		c.mod(&b)
+		if got := importable(&b, of); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+// BenchmarkCopyFrame720p is what a frame costs the CPU when the encoder
+// cannot import the camera's buffer: the copy that dma-buf import saves.
+func BenchmarkCopyFrame720p(b *testing.B) {
+	const w, h = 1280, 720
+	f := &media.VideoFrame{Format: media.VideoFormat{Pixel: media.PixelFormatNV12, Width: w, Height: h},
+		Planes: [][]byte{make([]byte, w*h), make([]byte, w*h/2)}, Strides: []int{w, w}}
+	of := v4l2.QueueFormat{FourCC: v4l2.FourCCNV12, Width: w, Height: h, BytesPerLine: []int{w}}
+	dst := [][]byte{make([]byte, w*h*3/2)}
+	b.SetBytes(w * h * 3 / 2)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := copyFrame(dst, of, media.PixelFormatNV12, f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

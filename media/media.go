@@ -57,13 +57,45 @@ type VideoFrame struct {
 	// Seq is the source's frame sequence number; a gap means frames were lost
 	// before they reached us.
 	Seq uint64
+	// DMABuf, when not nil, names the frame's memory as dma-buf file
+	// descriptors, so a hardware encoder can read the camera's buffer
+	// itself instead of copying Planes. Valid until Release.
+	DMABuf *DMABuf
 
 	release func()
+}
+
+// DMABuf is a frame's buffer as the kernel shares it between devices: one
+// dma-buf per memory plane, in the layout of a V4L2 pixel format. An
+// importer must check that the layout is one it takes as it is (same
+// fourcc, line lengths and plane height); otherwise it copies Planes.
+type DMABuf struct {
+	FourCC        uint32 // V4L2 pixel format of the buffer
+	Width, Height int    // the buffer's size, which may be padded beyond the frame's
+	BytesPerLine  []int  // per memory plane
+	FDs           []int  // per memory plane, owned by the source
+	Lengths       []int  // each memory plane's buffer size
+	BytesUsed     []int  // payload per memory plane, after Offsets
+	Offsets       []int  // where each plane's data starts
 }
 
 // SetRelease sets the function Release calls. Sources use it to get their
 // buffer back.
 func (f *VideoFrame) SetRelease(fn func()) { f.release = fn }
+
+// Keep takes over the frame's memory from whoever holds the frame: Release
+// does nothing afterwards, and the returned function hands the memory
+// back. An encoder that reads the frame after Encode returns (a hardware
+// encoder importing its dma-buf) keeps it until the device is done with
+// it; the pipeline's own Release then leaves it alone.
+func (f *VideoFrame) Keep() func() {
+	fn := f.release
+	f.release = nil
+	if fn == nil {
+		return func() {}
+	}
+	return fn
+}
 
 // Release hands the frame's memory back to its owner. It is safe to call on a
 // frame without a release function, and only the first call has an effect.

@@ -270,10 +270,21 @@ func (p *Pipeline) Publish(ctx context.Context, pub publish.Publisher, onConnect
 // "video: hardware /dev/video3 (enc); audio: highpass 80 Hz, noise suppression".
 func (p *Pipeline) Describe() string {
 	d := "video: " + p.cfg.VideoEncoderInfo
+	if in, ok := p.cfg.VideoEncoder.(inputReporter); ok {
+		if how, _, _ := in.Input(); how != "" {
+			d += ", input " + how
+		}
+	}
 	if len(p.cfg.AudioStages) > 0 {
 		d += "; audio: " + strings.Join(p.cfg.AudioStages, ", ")
 	}
 	return d
+}
+
+// inputReporter is a hardware encoder that says how frames reach it
+// (dma-buf import from the camera, or a copy and why).
+type inputReporter interface {
+	Input() (how string, imported, copied uint64)
 }
 
 // FeedEcho tells the echo canceller that the speaker plays samples (in

@@ -163,3 +163,13 @@ type selection struct {
 	Height   uint32
 	Reserved [9]uint32
 }
+
+// exportBuffer is struct v4l2_exportbuffer (64 bytes on every arch).
+type exportBuffer struct {
+	Type     uint32
+	Index    uint32
+	Plane    uint32
+	Flags    uint32
+	FD       int32
+	Reserved [11]uint32
+}

@@ -35,6 +35,7 @@ var (
 	vidiocSCtrl             = iowr('V', 28, unsafe.Sizeof(control{}))
 	vidiocEnumFrameInterval = iowr('V', 75, unsafe.Sizeof(frmivalenum{}))
 	vidiocEncoderCmd        = iowr('V', 77, unsafe.Sizeof(encoderCmd{}))
+	vidiocExpbuf            = iowr('V', 16, unsafe.Sizeof(exportBuffer{}))
 	vidiocSSelection        = iowr('V', 95, unsafe.Sizeof(selection{}))
 )
 
@@ -47,7 +48,11 @@ const (
 	BufFlagLast               = 0x00100000
 )
 
-const memoryMMAP = 1
+// Memory types of a queue's buffers.
+const (
+	memoryMMAP   = 1
+	memoryDMABUF = 4
+)
 
 // Encoder commands.
 const (
@@ -338,11 +343,16 @@ type Queue struct {
 	dev    *Dev
 	Type   uint32
 	mplane bool
-	// Buffers[i][p] is plane p of buffer i, mapped from the driver.
+	memory uint32
+	// Buffers[i][p] is plane p of buffer i, mapped from the driver (MMAP
+	// queues only).
 	Buffers [][][]byte
-	mu      sync.Mutex // guards freed against late Queue calls
-	freed   bool
-	on      bool
+	// Slots is how many buffers the queue has: MMAP buffers, or for a
+	// DMABUF queue the slots that imported buffers are queued in.
+	Slots int
+	mu    sync.Mutex // guards freed against late Queue calls
+	freed bool
+	on    bool
 }
 
 // Dequeued describes a buffer taken from the driver.
@@ -360,7 +370,7 @@ type Dequeued struct {
 // RequestBuffers allocates count MMAP buffers on queue typ and maps them.
 // The driver may give more or fewer; len(q.Buffers) says how many.
 func (d *Dev) RequestBuffers(typ uint32, count int) (*Queue, error) {
-	q := &Queue{dev: d, Type: typ, mplane: isMplane(typ)}
+	q := &Queue{dev: d, Type: typ, mplane: isMplane(typ), memory: memoryMMAP}
 	rb := requestBuffers{Count: uint32(count), Type: typ, Memory: memoryMMAP}
 	if err := ioctl(d.fd, vidiocReqbufs, unsafe.Pointer(&rb)); err != nil {
 		return nil, fmt.Errorf("%s: VIDIOC_REQBUFS %d: %w", d.Path, count, err)
@@ -368,6 +378,7 @@ func (d *Dev) RequestBuffers(typ uint32, count int) (*Queue, error) {
 	if rb.Count == 0 {
 		return nil, fmt.Errorf("%s: the driver gave no buffers", d.Path)
 	}
+	q.Slots = int(rb.Count)
 	for i := 0; i < int(rb.Count); i++ {
 		var planes [8]rawPlane
 		b := rawBuffer{Index: uint32(i), Type: typ, Memory: memoryMMAP}
@@ -400,6 +411,86 @@ func (d *Dev) RequestBuffers(typ uint32, count int) (*Queue, error) {
 		q.Buffers = append(q.Buffers, maps)
 	}
 	return q, nil
+}
+
+// RequestDMABUF sets queue typ up for count imported buffers (memory
+// DMABUF): nothing is allocated or mapped, QueueDMABUF hands the driver
+// another device's buffers. An error wrapping EINVAL means the driver
+// does not import.
+func (d *Dev) RequestDMABUF(typ uint32, count int) (*Queue, error) {
+	q := &Queue{dev: d, Type: typ, mplane: isMplane(typ), memory: memoryDMABUF}
+	rb := requestBuffers{Count: uint32(count), Type: typ, Memory: memoryDMABUF}
+	if err := ioctl(d.fd, vidiocReqbufs, unsafe.Pointer(&rb)); err != nil {
+		return nil, fmt.Errorf("%s: VIDIOC_REQBUFS %d DMABUF: %w", d.Path, count, err)
+	}
+	if rb.Count == 0 {
+		return nil, fmt.Errorf("%s: the driver gave no DMABUF slots", d.Path)
+	}
+	q.Slots = int(rb.Count)
+	return q, nil
+}
+
+// Export returns a dma-buf file descriptor for each memory plane of MMAP
+// buffer i (VIDIOC_EXPBUF), for another device to import. The caller
+// closes them; the memory lives until the last of the driver's queue and
+// the descriptors lets go of it.
+func (q *Queue) Export(i int) ([]int, error) {
+	if q.memory != memoryMMAP || i < 0 || i >= len(q.Buffers) {
+		return nil, fmt.Errorf("%s: no MMAP buffer %d to export", q.dev.Path, i)
+	}
+	var fds []int
+	for p := range q.Buffers[i] {
+		e := exportBuffer{Type: q.Type, Index: uint32(i), Plane: uint32(p), Flags: unix.O_RDWR | unix.O_CLOEXEC}
+		if err := ioctl(q.dev.fd, vidiocExpbuf, unsafe.Pointer(&e)); err != nil {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+			return nil, fmt.Errorf("%s: VIDIOC_EXPBUF %d/%d: %w", q.dev.Path, i, p, err)
+		}
+		fds = append(fds, int(e.FD))
+	}
+	return fds, nil
+}
+
+// DMAPlane is one memory plane of an imported buffer.
+type DMAPlane struct {
+	FD        int
+	Length    int // the dma-buf's size
+	BytesUsed int // payload, from Offset on
+	Offset    int
+}
+
+// QueueDMABUF hands slot i of a DMABUF queue to the driver with planes
+// as its memory, stamped ts (OUTPUT queues).
+func (q *Queue) QueueDMABUF(i int, planes []DMAPlane, ts time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.freed {
+		return fmt.Errorf("%s: queue freed", q.dev.Path)
+	}
+	if q.memory != memoryDMABUF || i < 0 || i >= q.Slots || len(planes) == 0 || len(planes) > 8 || (!q.mplane && len(planes) != 1) {
+		return fmt.Errorf("%s: cannot queue %d dma-buf planes in slot %d", q.dev.Path, len(planes), i)
+	}
+	var raw [8]rawPlane
+	b := rawBuffer{Index: uint32(i), Type: q.Type, Memory: memoryDMABUF}
+	b.Timestamp = timeval64{Sec: int64(ts / time.Second), Usec: int64(ts % time.Second / time.Microsecond)}
+	if q.mplane {
+		for p, pl := range planes {
+			// bytesused counts from the start of the buffer, data
+			// offset included (videodev2.h).
+			raw[p] = rawPlane{BytesUsed: uint32(pl.Offset + pl.BytesUsed), Length: uint32(pl.Length), M: uintptr(uint32(pl.FD)), DataOffset: uint32(pl.Offset)}
+		}
+		b.M, b.Length = uintptr(unsafe.Pointer(&raw[0])), uint32(len(planes))
+	} else {
+		if planes[0].Offset != 0 {
+			return fmt.Errorf("%s: a single-planar dma-buf cannot start at offset %d", q.dev.Path, planes[0].Offset)
+		}
+		b.M, b.BytesUsed, b.Length = uintptr(uint32(planes[0].FD)), uint32(planes[0].BytesUsed), uint32(planes[0].Length)
+	}
+	if err := ioctl(q.dev.fd, vidiocQbuf, unsafe.Pointer(&b)); err != nil {
+		return fmt.Errorf("%s: VIDIOC_QBUF %d DMABUF: %w", q.dev.Path, i, err)
+	}
+	return nil
 }
 
 // Queue hands buffer i to the driver. For an OUTPUT queue, bytesUsed gives
@@ -438,7 +529,7 @@ func (q *Queue) Queue(i int, bytesUsed []int, ts time.Duration) error {
 // encoder's CAPTURE queue after the LAST buffer).
 func (q *Queue) Dequeue() (Dequeued, error) {
 	var planes [8]rawPlane
-	b := rawBuffer{Type: q.Type, Memory: memoryMMAP}
+	b := rawBuffer{Type: q.Type, Memory: q.memory}
 	if q.mplane {
 		b.M, b.Length = uintptr(unsafe.Pointer(&planes[0])), uint32(len(planes))
 	}
@@ -450,8 +541,8 @@ func (q *Queue) Dequeue() (Dequeued, error) {
 	}
 	d := Dequeued{Index: int(b.Index), Flags: b.Flags, Sequence: b.Sequence,
 		Timestamp: time.Duration(b.Timestamp.Sec)*time.Second + time.Duration(b.Timestamp.Usec)*time.Microsecond}
-	if int(b.Index) >= len(q.Buffers) {
-		return d, fmt.Errorf("%s: VIDIOC_DQBUF gave buffer %d of %d", q.dev.Path, b.Index, len(q.Buffers))
+	if int(b.Index) >= q.Slots {
+		return d, fmt.Errorf("%s: VIDIOC_DQBUF gave buffer %d of %d", q.dev.Path, b.Index, q.Slots)
 	}
 	if q.mplane {
 		for p := 0; p < int(b.Length) && p < len(planes); p++ {
@@ -503,6 +594,6 @@ func (q *Queue) Free() error {
 		}
 	}
 	q.Buffers = nil
-	rb := requestBuffers{Type: q.Type, Memory: memoryMMAP}
+	rb := requestBuffers{Type: q.Type, Memory: q.memory}
 	return ioctl(q.dev.fd, vidiocReqbufs, unsafe.Pointer(&rb))
 }
