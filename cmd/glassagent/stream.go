@@ -143,6 +143,7 @@ loop:
 		}
 	}
 	st := p.Stats()
+	encoderInfo := p.VideoInfo()
 	stopErr := p.Stop()
 	sum = summary{
 		Duration:       time.Since(begin),
@@ -153,7 +154,7 @@ loop:
 		BytesSent:      st.Publish.BytesSent,
 		Dropped:        st.DroppedFrames(),
 		Keyframes:      st.Keyframes,
-		Encoder:        cfg.VideoEncoderInfo,
+		Encoder:        encoderInfo,
 	}
 	if !connectedAt.IsZero() {
 		sum.TimeToConnect = connectedAt.Sub(begin)
@@ -166,7 +167,7 @@ loop:
 		out.status("error", stopErr.Error(), stopErr)
 		return sum, stopErr
 	}
-	out.status("stopped", fmt.Sprintf("after %.1f s, %d frames, %s sent", sum.Duration.Seconds(), sum.FramesSent, fmtBytes(sum.BytesSent)), nil)
+	out.status("stopped", fmt.Sprintf("after %.1f s, %d frames, %s sent (video: %s)", sum.Duration.Seconds(), sum.FramesSent, fmtBytes(sum.BytesSent), sum.Encoder), nil)
 	return sum, nil
 }
 

@@ -269,14 +269,21 @@ func (p *Pipeline) Publish(ctx context.Context, pub publish.Publisher, onConnect
 // Describe says which video encoder runs and which audio stages, e.g.
 // "video: hardware /dev/video3 (enc); audio: highpass 80 Hz, noise suppression".
 func (p *Pipeline) Describe() string {
-	d := "video: " + p.cfg.VideoEncoderInfo
+	d := "video: " + p.VideoInfo()
+	if len(p.cfg.AudioStages) > 0 {
+		d += "; audio: " + strings.Join(p.cfg.AudioStages, ", ")
+	}
+	return d
+}
+
+// VideoInfo says which video encoder runs and why, and, for a hardware
+// encoder once frames flow, how they reach it.
+func (p *Pipeline) VideoInfo() string {
+	d := p.cfg.VideoEncoderInfo
 	if in, ok := p.cfg.VideoEncoder.(inputReporter); ok {
 		if how, _, _ := in.Input(); how != "" {
 			d += ", input " + how
 		}
-	}
-	if len(p.cfg.AudioStages) > 0 {
-		d += "; audio: " + strings.Join(p.cfg.AudioStages, ", ")
 	}
 	return d
 }
