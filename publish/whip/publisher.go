@@ -3,6 +3,7 @@ package whip
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -35,8 +36,8 @@ type Publisher struct {
 	// out; later candidates are trickled (see trickle.go).
 	gatherWait time.Duration
 	// Loopback offers 127.0.0.1 as an ICE candidate: only useful when the
-	// endpoint is on this machine and no other interface is up (a local
-	// relay, tests in a network namespace).
+	// endpoint is on this machine (a local relay, tests in a network
+	// namespace). New sets it when the URL's host is a loopback address.
 	Loopback bool
 
 	mu        sync.Mutex
@@ -65,8 +66,18 @@ func New(u *url.URL, cfg publish.Config) (publish.Publisher, error) {
 	return &Publisher{
 		url: u.String(), shown: publish.RedactURL(u.String()), token: cfg.BearerToken,
 		http: hc, timeout: timeout, MinBitrate: 150_000, KeyframeInterval: 500 * time.Millisecond,
-		gatherWait: time.Second,
+		gatherWait: time.Second, Loopback: loopbackHost(u.Hostname()),
 	}, nil
+}
+
+// loopbackHost: an endpoint on this machine (a local relay) is reached
+// through loopback, which ICE leaves out unless told.
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // AudioCodec implements publish.Publisher: WebRTC carries Opus.

@@ -458,3 +458,29 @@ func TestHTTPStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopbackFromURL: an endpoint on this machine gets the loopback ICE
+// candidate without configuration; any other host does not.
+func TestLoopbackFromURL(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"http://127.0.0.1:8080/whip":       true,
+		"http://127.0.0.53/whip":           true,
+		"http://[::1]:8443/whip":           true,
+		"https://localhost/whip":           true,
+		"https://relay.example.com/whip":   false,
+		"https://192.168.1.10:8443/whip":   false,
+		"https://localhost.example.com/wh": false,
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(u, publish.Config{})
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got := p.(*Publisher).Loopback; got != want {
+			t.Errorf("%s: Loopback %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package whiptest
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
 // Endpoint is a WHIP server: POST /whip answers an offer (checking the
@@ -36,6 +38,14 @@ type Endpoint struct {
 	Garbage  bool
 	Silent   chan struct{} // when set, POST hangs until closed
 	Loopback bool          // offer 127.0.0.1 candidates (network namespace tests)
+	// UDPPort, when set, is the one port every peer connection's media
+	// arrives on, so a test can drop or block it (nftables) and a new
+	// endpoint can take it over after a restart.
+	UDPPort int
+	// OnFrame, when set, hears every complete video frame as it arrives,
+	// reassembled in sequence order (NACK retransmissions arrive late and
+	// out of order); a frame whose packets never all came is not passed.
+	OnFrame func(arrived time.Time, annexB []byte)
 
 	mu         sync.Mutex
 	pcs        []*webrtc.PeerConnection
@@ -73,6 +83,26 @@ func Start(fail func(error)) *Endpoint {
 	e := &Endpoint{fail: fail}
 	e.srv = httptest.NewServer(e.mux())
 	return e
+}
+
+// StartOn is Start on a given address (host:port), for a test that stops
+// an endpoint and starts another where publishers will look for it. Set
+// the exported fields in setup, which runs before the endpoint serves.
+func StartOn(addr string, fail func(error), setup func(*Endpoint)) (*Endpoint, error) {
+	if fail == nil {
+		fail = func(error) {}
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	e := &Endpoint{fail: fail}
+	if setup != nil {
+		setup(e)
+	}
+	e.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: e.mux()}}
+	e.srv.Start()
+	return e, nil
 }
 
 func (e *Endpoint) mux() *http.ServeMux {
@@ -169,6 +199,12 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	}
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(e.Loopback)
+	if e.UDPPort > 0 {
+		if err := se.SetEphemeralUDPPortRange(uint16(e.UDPPort), uint16(e.UDPPort)); err != nil {
+			e.fail(err)
+			return
+		}
+	}
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		e.fail(err)
@@ -180,9 +216,12 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		e.wg.Add(1)
 		defer e.wg.Done()
-		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+		switch {
+		case tr.Kind() == webrtc.RTPCodecTypeVideo && e.OnFrame != nil:
+			e.readFrames(tr)
+		case tr.Kind() == webrtc.RTPCodecTypeVideo:
 			e.readVideo(pc, tr)
-		} else {
+		default:
 			e.readAudio(tr)
 		}
 	})
@@ -313,6 +352,34 @@ func (e *Endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) 
 		if e.SendPLI.Load() && time.Since(lastPLI) > every {
 			lastPLI = time.Now()
 			pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+		}
+	}
+}
+
+// readFrames reassembles video frames through a jitter buffer (pion's
+// sample builder: packets in sequence order, up to 256 packets late, a
+// frame with a hole dropped) and hands each to OnFrame. A hole is waited
+// for up to a second, as a player's jitter buffer would for NACKs.
+func (e *Endpoint) readFrames(tr *webrtc.TrackRemote) {
+	sb := samplebuilder.New(1024, &codecs.H264Packet{}, 90000, samplebuilder.WithMaxTimeDelay(time.Second))
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			now := time.Now()
+			e.mu.Lock()
+			if e.firstVideo.IsZero() {
+				e.firstVideo = now
+			}
+			e.frames++
+			if containsIDR(s.Data) {
+				e.keyframes++
+			}
+			e.mu.Unlock()
+			e.OnFrame(now, s.Data)
 		}
 	}
 }
