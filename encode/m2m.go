@@ -73,8 +73,8 @@ type M2MEncoder struct {
 	// last held, and the planes handed to the driver (reused).
 	dmabuf   bool
 	inputWhy atomic.Pointer[string] // how frames get in, and why, for the status
-	held     []func() // per slot: gives the camera's buffer back
-	slotFD   []int    // per slot: the first plane's fd it last carried
+	held     []func()               // per slot: gives the camera's buffer back
+	slotFD   []int                  // per slot: the first plane's fd it last carried
 	planes   []v4l2.DMAPlane
 	imported atomic.Uint64
 	copied   atomic.Uint64
