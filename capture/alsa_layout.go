@@ -38,3 +38,50 @@ type pcmXferi struct {
 	Buf    uintptr // void __user *
 	Frames uint    // snd_pcm_uframes_t
 }
+
+// pcmSwParams is struct snd_pcm_sw_params: 136 bytes on 64-bit targets,
+// 104 on 32-bit.
+type pcmSwParams struct {
+	TstampMode       int32
+	PeriodStep       uint32
+	SleepMin         uint32
+	AvailMin         uint // snd_pcm_uframes_t, from here to Boundary
+	XferAlign        uint
+	StartThreshold   uint
+	StopThreshold    uint
+	SilenceThreshold uint
+	SilenceSize      uint
+	Boundary         uint
+	Proto            uint32
+	TstampType       uint32
+	Reserved         [56]byte
+}
+
+// pcmStatus is struct snd_pcm_status64, what SNDRV_PCM_IOCTL_STATUS passes
+// with 64-bit time: 152 bytes on 64-bit targets, 128 on 32-bit arm (which
+// also has a 32-bit-time variant under another request number; this one is
+// y2038-safe and the kernel takes it natively and from compat tasks alike).
+// Every s64 sits at a multiple of 8 in the kernel's layout, so Go's 4-byte
+// alignment of int64 on arm gives the same offsets.
+type pcmStatus struct {
+	State               int32
+	Rsvd                [4]byte
+	TriggerSec          int64 // when the stream was started (or stopped)
+	TriggerNsec         int64
+	TstampSec           int64 // when hw_ptr last moved (tstamp_mode ENABLE)
+	TstampNsec          int64
+	ApplPtr             uint // snd_pcm_uframes_t
+	HwPtr               uint
+	Delay               int // snd_pcm_sframes_t: frames between the application and the converter
+	Avail               uint
+	AvailMax            uint
+	Overrange           uint
+	SuspendedState      int32
+	AudioTstampData     uint32
+	AudioTstampSec      int64
+	AudioTstampNsec     int64
+	DriverTstampSec     int64
+	DriverTstampNsec    int64
+	AudioTstampAccuracy uint32
+	Reserved            [20]byte
+}

@@ -53,6 +53,26 @@ type Output interface {
 	Close() error
 }
 
+// TimedOutput is an Output that can say when what it plays is heard, by
+// the device's own account (capture.ALSAPlayback). The echo canceller needs
+// that instant to well under a millisecond, and when a write begins is not
+// it: the buffer, the start threshold and the period boundaries put
+// sample 0 out a varying time later.
+type TimedOutput interface {
+	Output
+	// WriteHeard is Write, calling heard once with the instant
+	// samples[mark] reaches the speaker, before it does if samples are
+	// longer than the device's buffer and mark a few periods in.
+	WriteHeard(samples []int16, mark int, heard func(at time.Time)) error
+}
+
+// LeadIn is the silence played before a cue on a TimedOutput, so that the
+// device has reported its position a few times (at its period interrupts,
+// 10 ms with our periods; the earliest report is the best) before the cue
+// is heard, and the echo canceller has the reference in time. Not
+// noticeable as a delay.
+const LeadIn = 60 * time.Millisecond
+
 // Player plays cues asynchronously on a device opened for each cue (so the
 // speaker is free between cues for anything else the glasses play). It
 // never blocks the caller: a cue that cannot play is reported to OnError
@@ -60,9 +80,12 @@ type Output interface {
 type Player struct {
 	open    func() (Output, error)
 	OnError func(error)
-	// OnPlay, if set, hears every cue as it starts, with the wall-clock
-	// instant its first sample reaches the speaker: the echo canceller's
-	// far-end reference. Set it before the first cue plays.
+	// OnPlay, if set, hears every cue before it is heard, with the instant
+	// its first sample reaches the speaker: the echo canceller's far-end
+	// reference. On a TimedOutput the instant is the device's (the time it
+	// stamps its position with, carrying a monotonic reading), on any
+	// other output the moment the cue is written. Called from the cue's
+	// goroutine; set it before the first cue plays.
 	OnPlay func(samples []int16, f media.AudioFormat, at time.Time)
 	mu     sync.Mutex
 	busy   bool
@@ -129,14 +152,24 @@ func (p *Player) playNow(samples []int16) error {
 		return fmt.Errorf("cue: %w", err)
 	}
 	defer out.Close()
-	if p.OnPlay != nil {
-		// The device was opened for this cue, so its buffer is empty: the
-		// first sample written is the next one played, to within a period
-		// (a few ms, well inside the echo canceller's delay search).
-		p.OnPlay(samples, Format, time.Now())
+	var werr error
+	if t, ok := out.(TimedOutput); ok && p.OnPlay != nil {
+		lead := int(LeadIn.Seconds() * float64(Format.SampleRate))
+		buf := make([]int16, lead+len(samples))
+		copy(buf[lead:], samples)
+		werr = t.WriteHeard(buf, lead, func(at time.Time) { p.OnPlay(samples, Format, at) })
+	} else {
+		if p.OnPlay != nil {
+			// The device was opened for this cue, so its buffer is empty:
+			// the first sample written is the next one played, to within a
+			// period or so; an echo canceller learns such a path anew for
+			// every cue.
+			p.OnPlay(samples, Format, time.Now())
+		}
+		werr = out.Write(samples)
 	}
-	if err := out.Write(samples); err != nil {
-		return fmt.Errorf("cue: %w", err)
+	if werr != nil {
+		return fmt.Errorf("cue: %w", werr)
 	}
 	return out.Drain()
 }

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/glassagent/glassagent/capture"
+	"github.com/glassagent/glassagent/media"
 )
 
 func crossingsHz(s []int16) float64 {
@@ -83,5 +86,76 @@ func TestPlayerNeverBlocks(t *testing.T) {
 	}
 	if p, err := NewPlayer("none"); p != nil || err != nil {
 		t.Error("speaker none should give no player")
+	}
+}
+
+// timedRecorder is a TimedOutput whose device says sample 0 is heard at
+// heardAt, at the nominal rate.
+type timedRecorder struct {
+	recorder
+	heardAt time.Time
+	onPlays int // OnPlay calls seen when the write finished
+	calls   *int
+}
+
+func (r *timedRecorder) WriteHeard(s []int16, mark int, heard func(time.Time)) error {
+	heard(r.heardAt.Add(time.Duration(mark) * time.Second / time.Duration(Format.SampleRate)))
+	r.onPlays = *r.calls
+	return r.Write(s)
+}
+
+func TestPlayerReferenceTimes(t *testing.T) {
+	var _ TimedOutput = (*capture.ALSAPlayback)(nil) // what NewPlayer opens is timed
+
+	var calls int
+	var gotAt time.Time
+	var gotSamples []int16
+	onPlay := func(s []int16, f media.AudioFormat, at time.Time) {
+		calls++
+		gotSamples, gotAt = s, at
+		if f != Format {
+			t.Errorf("format %+v", f)
+		}
+	}
+	heard := time.Now().Add(7 * time.Millisecond)
+	r := &timedRecorder{heardAt: heard, calls: &calls}
+	p := NewPlayerOn(func() (Output, error) { return r, nil })
+	p.OnPlay = onPlay
+	p.PlayStart()
+	p.Wait()
+	cue := Cue(true)
+	if calls != 1 || r.onPlays != 1 {
+		t.Fatalf("OnPlay called %d times, %d of them before the write ended; want 1 and 1", calls, r.onPlays)
+	}
+	if !gotAt.Equal(heard.Add(LeadIn)) {
+		t.Errorf("reference at %v after the device's instant, want the lead-in %v", gotAt.Sub(heard), LeadIn)
+	}
+	if len(gotSamples) != len(cue) || gotSamples[len(cue)/3] != cue[len(cue)/3] {
+		t.Error("the reference is not the cue")
+	}
+	lead := int(LeadIn.Seconds() * float64(Format.SampleRate))
+	played := r.played[0]
+	if len(played) != lead+len(cue) {
+		t.Fatalf("device got %d samples, want %d of lead-in and %d of cue", len(played), lead, len(cue))
+	}
+	for i, v := range played {
+		if (i < lead && v != 0) || (i >= lead && v != cue[i-lead]) {
+			t.Fatalf("device sample %d is %d: not silence then the cue", i, v)
+		}
+	}
+
+	// An output that cannot say: the cue as it is, stamped when written.
+	calls = 0
+	plain := &recorder{}
+	p = NewPlayerOn(func() (Output, error) { return plain, nil })
+	p.OnPlay = onPlay
+	before := time.Now()
+	p.PlayStop()
+	p.Wait()
+	if calls != 1 || gotAt.Before(before) || gotAt.After(time.Now()) {
+		t.Errorf("plain output: %d calls, at %v (want one, during the cue)", calls, gotAt.Sub(before))
+	}
+	if len(plain.played) != 1 || len(plain.played[0]) != len(cue) {
+		t.Errorf("plain output got %d writes, want the cue alone", len(plain.played))
 	}
 }
