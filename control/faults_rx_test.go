@@ -28,7 +28,9 @@ import (
 type rxFrame struct {
 	arrived, captured time.Time
 	// broken: part of the frame's data never arrived (SRT gave it up as
-	// too late), so it arrived but does not decode as sent.
+	// too late), or a picture it references did not (frame_num says a
+	// frame is missing since the last IDR), so it arrived but does not
+	// decode as sent.
 	broken bool
 	// missing is how many frames the encoder made just before this one
 	// that never arrived (a gap in frame_num); -1: frame_num jumped back.
@@ -289,7 +291,11 @@ func (v *tsVideo) finish(now time.Time) {
 		v.log.add(now, nil, true, 0)
 		return
 	}
-	v.log.add(now, au, v.broken, v.fn.missing(au))
+	missing := v.fn.missing(au)
+	v.log.add(now, au, v.broken || v.fn.undecodable(), missing)
+	if v.broken {
+		v.fn.refLost = true // what follows references a damaged picture
+	}
 }
 
 // kill stops the receiver: the listener and every connection close, as a
@@ -435,7 +441,8 @@ func readFLV(r io.Reader, log *frameLog) {
 			nalus = append(nalus, p[4:4+n])
 			p = p[4+n:]
 		}
-		log.add(now, nalus, false, fn.missing(nalus)) // TCP: nothing breaks
+		missing := fn.missing(nalus) // TCP: nothing breaks in transit
+		log.add(now, nalus, fn.undecodable(), missing)
 	}
 }
 
@@ -448,7 +455,15 @@ type frameNums struct {
 	log2Max uint32 // from the SPS; 0 until one is seen
 	last    uint32 // frame_num of the last reference frame
 	seen    bool
+	// refLost: a reference frame went missing since the last IDR, so
+	// what follows arrives whole but cannot be decoded as sent (every
+	// P frame of ours is a reference frame).
+	refLost bool
 }
+
+// undecodable says whether the frame last read references a picture that
+// never arrived.
+func (f *frameNums) undecodable() bool { return f.refLost }
 
 // missing reads one frame's NAL units (or parameter sets) and returns
 // how many frames are missing just before it, -1 where frame_num jumped
@@ -484,7 +499,7 @@ func (f *frameNums) missing(nalus [][]byte) int {
 			num, mod := uint32(v), uint32(1)<<f.log2Max
 			gap := 0
 			if typ == 5 {
-				num = 0
+				num, f.refLost = 0, false
 			} else if f.seen {
 				gap = int((num - f.last - 1 + mod) % mod)
 				if gap >= int(mod/2) {
@@ -492,6 +507,9 @@ func (f *frameNums) missing(nalus [][]byte) int {
 					// numbering we cannot count across.
 					gap = -1
 				}
+			}
+			if gap != 0 {
+				f.refLost = true
 			}
 			if n[0]&0x60 != 0 { // nal_ref_idc: a reference frame
 				f.last, f.seen = num, true

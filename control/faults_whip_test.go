@@ -89,7 +89,8 @@ func startWHIPFaultRx(addr string, udpPort int, log *frameLog, file string) (*wh
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.out.Write(annexB)
-			log.add(arrived, au, false, r.nums.missing(au))
+			missing := r.nums.missing(au)
+			log.add(arrived, au, r.nums.undecodable(), missing)
 		}
 	})
 	if err != nil {

@@ -71,6 +71,7 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	if err != nil {
 		return media.Wrap(media.CodeInternal, err)
 	}
+	drops := newDropWatch(conn, in.Encoder)
 	for {
 		au, err := in.Queue.Pop(ctx)
 		if err != nil {
@@ -87,6 +88,7 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 			return err
 		}
 		flush := in.Queue.Stats().Depth == 0
+		drops.check(time.Now())
 		if err := m.write(au, flush); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -1,0 +1,64 @@
+package srt
+
+import (
+	"time"
+
+	gosrt "github.com/datarhei/gosrt"
+
+	"github.com/glassagent/glassagent/publish"
+)
+
+// dropWatch asks for a keyframe when the SRT sender has given packets up
+// as too late to deliver (TLPKTDROP, after an outage or a long stall).
+// The frames after them reference pictures that never arrive, and an SRT
+// receiver, unlike a WebRTC one, cannot ask for a keyframe: without one
+// the picture stays broken until the next GOP. Seen in TestFaultsSRT:
+// after a 3 s outage the IDR was among the packets dropped and the P
+// frames that followed arrived referencing it.
+type dropWatch struct {
+	stats func(*gosrt.Statistics)
+	enc   publish.EncoderControl
+	// every: how often the counters are read; gap: the least time
+	// between two keyframes asked for while drops go on (every frame
+	// is being dropped then: keyframes would only cost bits).
+	every, gap time.Duration
+
+	at, forcedAt time.Time
+	drops        uint64
+	pending      bool // drops seen since the last keyframe asked for
+	Forced       int  // keyframes asked for
+}
+
+func newDropWatch(conn gosrt.Conn, enc publish.EncoderControl) *dropWatch {
+	return &dropWatch{stats: conn.Stats, enc: enc, every: 100 * time.Millisecond, gap: 500 * time.Millisecond}
+}
+
+// check reads the sender's drop counter (at most every w.every) and
+// forces a keyframe when it grew, at most every w.gap while it keeps
+// growing, and once more when it stops, so the first frame that gets
+// through after the drops is a keyframe or close to one.
+func (w *dropWatch) check(now time.Time) {
+	if w.enc == nil || now.Sub(w.at) < w.every {
+		return
+	}
+	w.at = now
+	var st gosrt.Statistics
+	w.stats(&st)
+	d := st.Accumulated.PktSendDrop
+	grew := d > w.drops
+	w.drops = d
+	switch {
+	case grew && now.Sub(w.forcedAt) >= w.gap:
+		w.force(now)
+	case grew:
+		w.pending = true
+	case w.pending:
+		w.force(now)
+	}
+}
+
+func (w *dropWatch) force(now time.Time) {
+	w.enc.ForceKeyframe()
+	w.forcedAt, w.pending = now, false
+	w.Forced++
+}
