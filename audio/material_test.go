@@ -31,7 +31,9 @@ func speech(t testing.TB, text string, peak float64) []float64 {
 	dir := t.TempDir()
 	raw, res := filepath.Join(dir, "raw.wav"), filepath.Join(dir, "speech.wav")
 	run(t, "espeak-ng", "-s", "150", "-w", raw, text)
-	run(t, "sox", raw, "-r", "48000", "-c", "1", "-b", "16", res)
+	// -R: sox dithers the resampled speech down to 16 bits with a random
+	// seed otherwise, and the figures would move in the second decimal.
+	run(t, "sox", "-R", raw, "-r", "48000", "-c", "1", "-b", "16", res)
 	x := readWAVFile(t, res)
 	var m float64
 	for _, v := range x {
@@ -59,13 +61,17 @@ func fanHum(secs float64) []float64 {
 	n := int(secs * testRate)
 	r := rand.New(rand.NewPCG(7, 11))
 	x := make([]float64, n)
-	var lp1, lp2 float64
+	var lp1, lp2, phase float64
 	for i := range x {
 		tt := float64(i) / testRate
+		// The motor's phase is the integral of its frequency: sin(2π f0(t) t)
+		// would add t f0'(t) to the frequency, a wobble growing with time
+		// (to 4 % after 10 s) instead of 0.2 %.
 		f0 := 100 * (1 + 0.002*math.Sin(2*math.Pi*0.3*tt))
+		phase += 2 * math.Pi * f0 / testRate
 		var hum float64
 		for h, a := range []float64{1, 0.5, 0.35, 0.2, 0.1} {
-			hum += a * math.Sin(2*math.Pi*f0*float64(h+1)*tt+float64(h))
+			hum += a * math.Sin(phase*float64(h+1)+float64(h))
 		}
 		w := r.NormFloat64()
 		lp1 += 0.15 * (w - lp1)
