@@ -81,7 +81,7 @@ func startWHIPFaultRx(addr string, udpPort int, log *frameLog, file string) (*wh
 	r := &whipFaultRx{file: file, out: out}
 	e, err := whiptest.StartOn(addr, nil, func(e *whiptest.Endpoint) {
 		e.Loopback, e.UDPPort = true, udpPort
-		e.OnFrame = func(arrived time.Time, annexB []byte) {
+		e.OnFrame = func(arrived time.Time, _ uint32, annexB []byte) {
 			var au h264.AnnexB
 			if au.Unmarshal(annexB) != nil {
 				return

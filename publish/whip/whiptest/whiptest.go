@@ -44,8 +44,9 @@ type Endpoint struct {
 	UDPPort int
 	// OnFrame, when set, hears every complete video frame as it arrives,
 	// reassembled in sequence order (NACK retransmissions arrive late and
-	// out of order); a frame whose packets never all came is not passed.
-	OnFrame func(arrived time.Time, annexB []byte)
+	// out of order); a frame whose packets never all came within a second
+	// is not passed. rtpTS is the frame's RTP timestamp (90 kHz).
+	OnFrame func(arrived time.Time, rtpTS uint32, annexB []byte)
 
 	mu         sync.Mutex
 	pcs        []*webrtc.PeerConnection
@@ -379,7 +380,7 @@ func (e *Endpoint) readFrames(tr *webrtc.TrackRemote) {
 				e.keyframes++
 			}
 			e.mu.Unlock()
-			e.OnFrame(now, s.Data)
+			e.OnFrame(now, s.PacketTimestamp, s.Data)
 		}
 	}
 }
