@@ -329,7 +329,7 @@ func (c Config) validateLadder(bad func(string, string, ...any) error) error {
 			return bad("Ladder", "rung %d: floor %d bit/s: must be 0 (derived) to %d", i, r.Floor, maxBitrate)
 		}
 		rate := r.Width * r.Height * r.FPS
-		f := r.floor(bpp)
+		f := r.FloorAt(bpp)
 		if i > 0 && rate >= prevRate {
 			return bad("Ladder", "rung %d (%dx%d at %d fps) is not smaller than the rung before it in pixels per second", i, r.Width, r.Height, r.FPS)
 		}
@@ -341,13 +341,20 @@ func (c Config) validateLadder(bad func(string, string, ...any) error) error {
 	return nil
 }
 
-// floor is the rung's floor, derived from its pixel rate when not set.
-func (r Rung) floor(bpp float64) int {
+// FloorAt is the rung's floor: Floor when set, else derived from its pixel
+// rate at bitsPerPixel (0: the default, as Config.FloorBitsPerPixel).
+func (r Rung) FloorAt(bitsPerPixel float64) int {
 	if r.Floor > 0 {
 		return r.Floor
 	}
-	return max(int(bpp*float64(r.Width)*float64(r.Height)*float64(r.FPS)), 1)
+	if bitsPerPixel == 0 {
+		bitsPerPixel = defFloorBPP
+	}
+	return max(int(bitsPerPixel*float64(r.Width)*float64(r.Height)*float64(r.FPS)), 1)
 }
+
+// MaxRungs is the most rungs a ladder may have, the stream's own included.
+const MaxRungs = maxRungs
 
 // withDefaults fills the zero fields.
 func (c Config) withDefaults() Config {

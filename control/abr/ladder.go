@@ -79,7 +79,7 @@ type ladder struct {
 func newLadder(cfg Config) ladder {
 	l := ladder{n: len(cfg.Ladder)}
 	for i, r := range cfg.Ladder {
-		l.floor[i] = r.floor(cfg.FloorBitsPerPixel)
+		l.floor[i] = r.FloorAt(cfg.FloorBitsPerPixel)
 		l.upMult[i] = 1
 	}
 	return l
