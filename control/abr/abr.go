@@ -169,10 +169,11 @@ type Config struct {
 	// See ladder.go for when the controller steps.
 	Ladder []Rung
 	// FloorBitsPerPixel derives a rung's Floor when it has none:
-	// width x height x fps x this. Default 0.02 (720p30: 553 kbit/s,
-	// 540p30: 311, 360p30: 138, 360p15: 69): below it a picture that
-	// size is mostly blocks, and the next rung down looks better at the
-	// same bitrate. Low rather than high, because each switch costs a
+	// width x height x fps x this. Default 0.03 (720p30: 829 kbit/s,
+	// 540p30: 467, 360p30: 207, 360p15: 104, 240p15: 46): about where
+	// the usual H.264 ladders cross over (a picture that size is mostly
+	// blocks below it, and the next rung down looks better at the same
+	// bitrate), a little under them, because each switch costs a
 	// keyframe.
 	FloorBitsPerPixel float64
 	// LadderUpMargin: a step up needs the bitrate at this multiple of the
@@ -225,7 +226,7 @@ const (
 	defDecreaseHold    = 5 * time.Second
 	defCeilingHold     = 30 * time.Second
 	defRebaselineCuts  = 2
-	defFloorBPP        = 0.02
+	defFloorBPP        = 0.03
 	defLadderUpMargin  = 1.5
 	defLadderUpHold    = 10 * time.Second
 	defLadderDownHold  = 2 * time.Second
@@ -350,7 +351,7 @@ func (r Rung) FloorAt(bitsPerPixel float64) int {
 	if bitsPerPixel == 0 {
 		bitsPerPixel = defFloorBPP
 	}
-	return max(int(bitsPerPixel*float64(r.Width)*float64(r.Height)*float64(r.FPS)), 1)
+	return max(int(math.Round(bitsPerPixel*float64(r.Width)*float64(r.Height)*float64(r.FPS))), 1)
 }
 
 // MaxRungs is the most rungs a ladder may have, the stream's own included.
@@ -478,6 +479,7 @@ const (
 	ReasonStaleSample = "stale sample" // At not after the previous sample's
 
 	ReasonLadderFloor   = "ladder down: bitrate floor"
+	ReasonLadderMin     = "ladder down: at minimum bitrate"
 	ReasonLadderEncoder = "ladder down: encoder over target"
 	ReasonLadderUp      = "ladder up: room"
 )

@@ -640,7 +640,9 @@ func (c *Controller) learnOverhead(s Sample, ph [nSignals]float64) {
 			return
 		}
 	}
-	x := min(max(float64(s.SendRate-s.EncoderRate), 0), float64(s.EncoderRate))
+	// Not capped at the video rate: on a small rung of the ladder the
+	// audio and the packets' own overhead are more than the video.
+	x := max(float64(s.SendRate-s.EncoderRate), 0)
 	c.extraN = min(c.extraN+1, 16)
 	c.extra += (x - c.extra) / float64(c.extraN)
 }

@@ -18,6 +18,10 @@ import (
 //     something else did (a device cap, a transport target). It steps
 //     to the first rung whose floor lies below the bitrate, several at
 //     once if need be: a collapse should cost one keyframe, not three.
+//   - Down at the minimum: a congestion cut with the bitrate already at
+//     Min has nothing left to cut; the ladder is the only lever left. One
+//     rung, and no sooner than encoderOverHold after the last switch, so
+//     the step before has shown what it does.
 //   - Down when the encoder cannot make the target: what it produced over
 //     the last second stays over the target by encoderOverBy for
 //     encoderOverHold. One rung, and what the encoder made is remembered:
@@ -102,10 +106,10 @@ func since(cond bool, on *bool, from *time.Duration, now time.Duration) time.Dur
 	return now - *from
 }
 
-// step decides the rung after the bitrate decision of this sample. cut:
-// this sample was a congestion cut (or one at Min, or a transport target
-// cut); calm: no congestion, no drops, every signal healthy and past the
-// hold after the last cut. It returns the reason when the rung changed.
+// stepLadder decides the rung after the bitrate decision of this sample.
+// cut: this sample was a congestion cut (or one at Min, or a transport
+// target cut); calm: no congestion, no drops, every signal healthy and past
+// the hold after the last cut. It returns the reason when the rung changed.
 func (c *Controller) stepLadder(s Sample, now time.Duration, cut, calm bool) string {
 	l := &c.lad
 	if l.n < 2 {
@@ -126,6 +130,9 @@ func (c *Controller) stepLadder(s Sample, now time.Duration, cut, calm bool) str
 				}
 			}
 			return c.switchRung(now, to, ReasonLadderFloor)
+		}
+		if cut && c.rate <= c.cfg.Min && sinceSwitch >= encoderOverHold {
+			return c.switchRung(now, l.rung+1, ReasonLadderMin)
 		}
 		// Only once the rate window no longer holds the previous rung.
 		over := s.EncoderRate > 0 && float64(s.EncoderRate) > float64(c.rate)*encoderOverBy && sinceSwitch >= rateWindow
@@ -163,6 +170,13 @@ func (c *Controller) switchRung(now time.Duration, to int, reason string) string
 	}
 	l.rung = to
 	l.hasSwitch, l.switchedAt = true, now
+	// The overhead over the video (audio, muxing, packet headers) was
+	// learnt at the old size and rate: per frame it is a share of the
+	// send rate that another frame rate changes, and against a video
+	// rate a fraction of the old one, the old figure would read as a
+	// send rate far behind the encoder (congestion) for good. Learnt
+	// again on the next quiet samples.
+	c.extra, c.extraN = 0, 0
 	l.resetHolds()
 	return reason
 }

@@ -10,10 +10,10 @@ import (
 )
 
 // testLadder is the default ladder from a 720p30 stream; its derived floors
-// (0.02 bit per pixel) are 553, 311, 138, 69 and 31 kbit/s.
+// (0.03 bit per pixel) are 829, 467, 207, 104 and 46 kbit/s.
 var testLadder = []Rung{{1280, 720, 30, 0}, {960, 540, 30, 0}, {640, 360, 30, 0}, {640, 360, 15, 0}, {426, 240, 15, 0}}
 
-var testFloors = []int{552_960, 311_040, 138_240, 69_120, 30_672}
+var testFloors = []int{829_440, 466_560, 207_360, 103_680, 46_008}
 
 // calmSample is a healthy SRT-like sample at time at with the encoder
 // making enc.
@@ -30,9 +30,9 @@ func TestLadderFloors(t *testing.T) {
 	}
 	set := append([]Rung(nil), testLadder...)
 	set[1].Floor = 400_000
-	c = newTest(t, Config{Min: 100_000, Max: 2_000_000, Ladder: set, FloorBitsPerPixel: 0.03})
-	if c.lad.floor[0] != 829_440 || c.lad.floor[1] != 400_000 {
-		t.Errorf("floors %v: want 829440 (0.03 bit/pixel) and the 400000 set", c.lad.floor[:2])
+	c = newTest(t, Config{Min: 100_000, Max: 2_000_000, Ladder: set, FloorBitsPerPixel: 0.04})
+	if c.lad.floor[0] != 1_105_920 || c.lad.floor[1] != 400_000 {
+		t.Errorf("floors %v: want 1105920 (0.04 bit/pixel) and the 400000 set", c.lad.floor[:2])
 	}
 }
 
@@ -105,6 +105,39 @@ func TestLadderDownOnCut(t *testing.T) {
 	}
 }
 
+// Congestion that goes on with the bitrate at Min: the ladder is the only
+// lever left, one rung at a time, each given encoderOverHold to show.
+func TestLadderDownAtMinimum(t *testing.T) {
+	c := newTest(t, Config{Min: 150_000, Max: 2_000_000, Ladder: testLadder})
+	at := time.Duration(0)
+	for i := 0; i < 20; i++ {
+		at += iv
+		c.Update(calmSample(at, 1_500_000))
+	}
+	var lastSwitch time.Duration
+	for i := 0; i < 30 && c.Rung() < 4; i++ {
+		at += iv
+		d := c.Update(Sample{At: at, RTT: 600 * time.Millisecond, SendBuffer: 700 * time.Millisecond, Loss: 0.3,
+			SendRate: 150_000, EncoderRate: c.Bitrate()})
+		if !d.RungChanged {
+			continue
+		}
+		if d.Rung == 4 {
+			// 150k is over 360p15's floor (104k): only the minimum rule
+			// takes it further.
+			if d.RungReason != ReasonLadderMin || d.Bitrate != 150_000 || at-lastSwitch < encoderOverHold {
+				t.Errorf("to rung 4 at %d bit/s (%s), %v after the switch before", d.Bitrate, d.RungReason, at-lastSwitch)
+			}
+		} else if d.RungReason != ReasonLadderFloor {
+			t.Errorf("to rung %d: %s, want the floor rule", d.Rung, d.RungReason)
+		}
+		lastSwitch = at
+	}
+	if c.Rung() != 4 {
+		t.Errorf("congested at Min for 15 s: rung %d, want the last", c.Rung())
+	}
+}
+
 // A device cap below the floor is no congestion: the step waits
 // LadderDownHold, and then goes to the first rung whose floor fits.
 func TestLadderDownOnCapWaits(t *testing.T) {
@@ -124,7 +157,7 @@ func TestLadderDownOnCapWaits(t *testing.T) {
 		case at-capped < defLadderDownHold && d.Rung != 0:
 			t.Fatalf("stepped to rung %d %v after the cap, before the %v hold", d.Rung, at-capped, defLadderDownHold)
 		case at-capped >= defLadderDownHold && d.Rung != 2:
-			t.Fatalf("%v after a 250 kbit/s cap: rung %d, want 2 (the first floor below 250 kbit/s, 138)", at-capped, d.Rung)
+			t.Fatalf("%v after a 250 kbit/s cap: rung %d, want 2 (the first floor below 250 kbit/s, 207)", at-capped, d.Rung)
 		}
 	}
 	if c.Rung() != 2 || c.rungWhy != ReasonLadderFloor {
@@ -147,7 +180,7 @@ func TestLadderNotAtMax(t *testing.T) {
 // QP) steps down after encoderOverHold; coming back up needs the bitrate
 // 1.5 times over what it made there, not only over the floor.
 func TestLadderEncoderOver(t *testing.T) {
-	c := newTest(t, Config{Min: 100_000, Max: 2_000_000, Ladder: testLadder})
+	c := newTest(t, Config{Min: 100_000, Max: 3_000_000, Ladder: testLadder})
 	at := time.Duration(0)
 	next := func(s Sample) Decision {
 		at += iv
@@ -155,12 +188,12 @@ func TestLadderEncoderOver(t *testing.T) {
 		return c.Update(s)
 	}
 	for i := 0; i < 4; i++ {
-		next(calmSample(0, 1_500_000))
+		next(calmSample(0, 2_500_000))
 	}
 	var overAt time.Duration
 	for i := 0; i < 12 && c.Rung() == 0; i++ {
-		s := calmSample(0, 800_000) // 1.33 times the capped target
-		s.Cap = 600_000
+		s := calmSample(0, 1_200_000) // 1.33 times the capped target, which is over the floor
+		s.Cap = 900_000
 		if overAt == 0 {
 			overAt = at + iv
 		}
@@ -168,20 +201,20 @@ func TestLadderEncoderOver(t *testing.T) {
 			t.Fatalf("%v after the overshoot began: rung %d (%s); want the encoder rule, after %v", at-overAt, d.Rung, d.RungReason, encoderOverHold)
 		}
 	}
-	if c.Rung() != 1 || c.lad.encoderMade[0] != 800_000 {
-		t.Fatalf("rung %d, encoder made %d at rung 0; want rung 1 and 800000 remembered", c.Rung(), c.lad.encoderMade[0])
+	if c.Rung() != 1 || c.lad.encoderMade[0] != 1_200_000 {
+		t.Fatalf("rung %d, encoder made %d at rung 0; want rung 1 and 1200000 remembered", c.Rung(), c.lad.encoderMade[0])
 	}
 	// The cap goes; the link is clear. The bitrate climbs; the step up
-	// comes only once it has held 1.2 Mbit/s (1.5 x 800k) for the hold.
+	// comes only once it has held 1.8 Mbit/s (1.5 x 1.2M) for the hold.
 	var above time.Duration
-	for i := 0; i < 400 && c.Rung() == 1; i++ {
+	for i := 0; i < 600 && c.Rung() == 1; i++ {
 		d := next(calmSample(0, c.Bitrate()*9/10))
-		if d.Bitrate >= 1_200_000 && above == 0 {
+		if d.Bitrate >= 1_800_000 && above == 0 {
 			above = at
 		}
 		if d.RungChanged {
 			if above == 0 || at-above < defLadderUpHold {
-				t.Fatalf("stepped up at %d bit/s, %v after reaching 1.2 Mbit/s: want 1.2 Mbit/s for %v", d.Bitrate, at-above, defLadderUpHold)
+				t.Fatalf("stepped up at %d bit/s, %v after reaching 1.8 Mbit/s: want 1.8 Mbit/s for %v", d.Bitrate, at-above, defLadderUpHold)
 			}
 			if d.RungReason != ReasonLadderUp || d.Rung != 0 {
 				t.Fatalf("rung %d (%s)", d.Rung, d.RungReason)
@@ -194,9 +227,9 @@ func TestLadderEncoderOver(t *testing.T) {
 }
 
 // Between a floor and the margin over it nothing moves: a cap that keeps
-// the bitrate at 700 kbit/s (over 720p's 553 floor, under its 830 up need)
-// holds the stream on 540p for five minutes; lifted, it steps up after the
-// hold. Reset (a reconnect) keeps the rung.
+// the bitrate at 1 Mbit/s (over 720p's 829k floor, under its 1244k up
+// need) holds the stream on 540p for five minutes; lifted, it steps up
+// after the hold. Reset (a reconnect) keeps the rung.
 func TestLadderHysteresis(t *testing.T) {
 	c := newTest(t, Config{Min: 100_000, Max: 2_000_000, Ladder: testLadder})
 	at := time.Duration(0)
@@ -207,24 +240,24 @@ func TestLadderHysteresis(t *testing.T) {
 		return c.Update(s)
 	}
 	for i := 0; i < 10; i++ {
-		next(400_000)
+		next(600_000)
 	}
 	if c.Rung() != 1 {
-		t.Fatalf("a 400 kbit/s cap: rung %d, want 1", c.Rung())
+		t.Fatalf("a 600 kbit/s cap: rung %d, want 1", c.Rung())
 	}
 	c.Reset()
 	if c.Rung() != 1 {
 		t.Fatalf("Reset moved the rung to %d", c.Rung())
 	}
 	for i := 0; i < 600; i++ {
-		if d := next(700_000); d.Rung != 1 {
+		if d := next(1_000_000); d.Rung != 1 {
 			t.Fatalf("%v: rung %d at %d bit/s: inside the hysteresis band nothing should move", at, d.Rung, d.Bitrate)
 		}
 	}
 	var reached time.Duration
 	for i := 0; i < 200 && c.Rung() == 1; i++ {
 		d := next(0)
-		if reached == 0 && d.Bitrate >= 829_000 {
+		if reached == 0 && d.Bitrate >= 1_244_000 {
 			reached = at
 		}
 	}
@@ -274,7 +307,7 @@ func TestLadderFailedStepUpWaitsLonger(t *testing.T) {
 	var roomFrom time.Duration
 	for i := 0; i < 600 && c.Rung() == 1; i++ {
 		d := next(calmSample(0, c.Bitrate()*9/10))
-		if roomFrom == 0 && d.Bitrate >= 829_000 && at-c.lastCut >= defDecreaseHold {
+		if roomFrom == 0 && d.Bitrate >= 1_244_000 && at-c.lastCut >= defDecreaseHold {
 			roomFrom = at
 		}
 	}
@@ -412,7 +445,7 @@ func TestClosedLoopLadderNoOscillation(t *testing.T) {
 		enc      func(float64, int) float64
 	}{
 		{"encoder-limited", 1.2e6, encoderFloors(1_300_000, 500_000, 250_000, 120_000, 60_000)},
-		{"near the floor", 620_000, encoderFloors(250_000, 140_000, 70_000, 40_000, 20_000)},
+		{"near the floor", 950_000, encoderFloors(250_000, 140_000, 70_000, 40_000, 20_000)},
 	}
 	for _, tc := range cases {
 		for _, k := range []transport{srtLike, rtmpLike} {
@@ -429,5 +462,37 @@ func TestClosedLoopLadderNoOscillation(t *testing.T) {
 			}
 			t.Logf("%s, %s: rung changes in minutes 1-5: ours %d at most, naive %d at least", tc.name, transportName(k), oursMax, naiveMin)
 		}
+	}
+}
+
+// After a step down the overhead over the video is learnt again: at 720p30
+// it was 130 kbit/s (audio, muxing, packets); at 360p15 the stream sends
+// 80 kbit/s more than its 60 kbit/s of video. The old figure would read as
+// a send rate far behind the encoder (congestion, for good); a figure
+// capped at the video rate as a backlog still draining (no climb). Freed,
+// the link lets the bitrate climb.
+func TestLadderRelearnsOverhead(t *testing.T) {
+	c := newTest(t, Config{Min: 100_000, Max: 2_000_000, Ladder: testLadder})
+	at := time.Duration(0)
+	next := func(enc, extra, capBps int) Decision {
+		at += iv
+		s := calmSample(at, enc)
+		s.SendRate, s.Cap = enc+extra, capBps
+		return c.Update(s)
+	}
+	for i := 0; i < 30; i++ {
+		next(1_500_000, 130_000, 0)
+	}
+	for i := 0; i < 10; i++ {
+		next(60_000, 80_000, 120_000)
+	}
+	if c.Rung() < 3 {
+		t.Fatalf("a 120 kbit/s cap: rung %d, want 360p15 or below", c.Rung())
+	}
+	for i := 0; i < 360; i++ {
+		next(c.Bitrate()*6/10, 80_000, 0)
+	}
+	if c.Bitrate() < 300_000 {
+		t.Errorf("3 min on a clear link after the cap: bitrate %d, want a climb (overhead %.0f)", c.Bitrate(), c.extra)
 	}
 }
