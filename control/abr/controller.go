@@ -486,9 +486,16 @@ func (c *Controller) firstCut(now time.Duration, delayP, delivered float64) {
 	}
 	lvl = max(lvl, c.cfg.Min)
 	c.hasIncrease = false
-	if c.ceilingLevel > 0 && absInt(lvl-c.ceilingLevel) <= c.step(lvl, false) {
+	switch {
+	case lvl <= c.cfg.Min:
+		// A ceiling at the floor says only that the link carried no more
+		// than Min: congestion episodes there repeat for as long as the
+		// link is cut, and doubling the hold each time would keep the
+		// stream at Min for two minutes after it cleared.
+		c.ceilingMult = 1
+	case c.ceilingLevel > 0 && absInt(lvl-c.ceilingLevel) <= c.step(lvl, false):
 		c.ceilingMult = min(c.ceilingMult*2, maxCeilingMult)
-	} else {
+	default:
 		c.ceilingMult = 1
 	}
 	c.ceilingLevel = lvl

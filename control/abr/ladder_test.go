@@ -496,3 +496,42 @@ func TestLadderRelearnsOverhead(t *testing.T) {
 		t.Errorf("3 min on a clear link after the cap: bitrate %d, want a climb (overhead %.0f)", c.Bitrate(), c.extra)
 	}
 }
+
+// Congestion that keeps coming back with the bitrate at Min (a link cut to
+// less than the stream's floor) leaves a ceiling at Min each time; it must
+// not double its hold on every episode, or the stream stays at Min for two
+// minutes after the link cleared.
+func TestCeilingAtMinDoesNotGrow(t *testing.T) {
+	c := newTest(t, Config{Min: 100_000, Max: 2_000_000})
+	at := time.Duration(0)
+	for i := 0; i < 20; i++ {
+		at += iv
+		c.Update(calmSample(at, 1_500_000))
+	}
+	// Two minutes of a link that carries Min and no more: every probe
+	// above it meets congestion (for two samples, a queue's worth).
+	over := 0
+	for i := 0; i < 240; i++ {
+		at += iv
+		s := calmSample(at, c.Bitrate())
+		if c.Bitrate() > 100_000 {
+			over = 2
+		}
+		if over > 0 {
+			over--
+			s = Sample{At: at, RTT: 600 * time.Millisecond, SendBuffer: 700 * time.Millisecond, Loss: 0.3, SendRate: 120_000, EncoderRate: c.Bitrate()}
+		}
+		c.Update(s)
+	}
+	if c.Bitrate() != 100_000 {
+		t.Fatalf("under the cut: %d bit/s, want Min", c.Bitrate())
+	}
+	cleared := at
+	for c.Bitrate() <= 100_000 && at-cleared < 3*time.Minute {
+		at += iv
+		c.Update(calmSample(at, c.Bitrate()))
+	}
+	if d := at - cleared; d > defCeilingHold+10*time.Second {
+		t.Errorf("the first increase came %v after the link cleared, want within %v", d, defCeilingHold+10*time.Second)
+	}
+}

@@ -74,6 +74,12 @@ type Rung struct {
 	MinBitrate int `yaml:"minBitrate"`
 }
 
+// minAdaptBitrate is the lowest floor adaptation may be given: below a
+// stream's own lowest bitrate (pipeline.MinBitrate), because the ladder's
+// small rungs (240p15) are still a picture at 50 kbit/s; the encoders take
+// no less.
+const minAdaptBitrate = 50_000
+
 // maxLadder is the most rungs the file may list: the controller takes the
 // stream's own size and seven below it.
 const maxLadder = 7
@@ -281,8 +287,8 @@ func (f *File) validate() error {
 		return bad("$.video.fps", "%d: must be 1 to %d", v.FPS, pipeline.MaxFPS)
 	case v.Bitrate < pipeline.MinBitrate || v.Bitrate > pipeline.MaxBitrate:
 		return bad("$.video.bitrate", "%d bit/s: must be %d to %d", v.Bitrate, pipeline.MinBitrate, pipeline.MaxBitrate)
-	case v.MinBitrate < pipeline.MinBitrate || v.MinBitrate > v.Bitrate:
-		return bad("$.video.minBitrate", "%d bit/s: must be %d to video.bitrate (%d)", v.MinBitrate, pipeline.MinBitrate, v.Bitrate)
+	case v.MinBitrate < minAdaptBitrate || v.MinBitrate > v.Bitrate:
+		return bad("$.video.minBitrate", "%d bit/s: must be %d to video.bitrate (%d)", v.MinBitrate, minAdaptBitrate, v.Bitrate)
 	}
 	if err := validateLadder(v.Ladder); err != nil {
 		return err
