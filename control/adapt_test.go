@@ -17,16 +17,17 @@ import (
 // TestAdaptToBandwidthCut streams over SRT inside a network namespace of its
 // own, cuts the loopback link to half of what the stream sends (tbf), and
 // lifts the cut again. The bitrate controller must bring the encoder below
-// the new capacity, keep the video flowing, and climb back once the link
-// is free. The figures (time to adapt, frames delivered, longest freeze,
-// time to recover) are logged. Asserted: below the new capacity within 3 s
-// (the issue's target), back to the old send rate within a minute, and the
-// stream never leaves active. Not asserted, and missed today: no freeze
-// over 1 s. At 720p openh264 does not go much below 250 kbit/s whatever it
-// is asked (its QP stops at 42 and frame skipping is off), so with the
-// video target at its floor the stream still overfills the cut link and
-// the receiver loses frames; stepping the resolution down (the ladder of
-// issue 8) is what would fix it.
+// the new capacity, and, since at 720p openh264 does not go much below 330
+// kbit/s on the test pattern whatever it is asked (its QP stops at 42,
+// frame skipping is off), the resolution ladder must step the picture down
+// so that what is sent fits too; after the lift it climbs back. Asserted:
+// below the new capacity within 3 s (the issue's target), the stream never
+// leaves active, the receiver decodes a smaller size after the cut and the
+// ladder steps back up after the lift, and the longest freeze: 1 s at most
+// over RTMP (the issue's target), 4 s over SRT, where the target is missed
+// (see below and NOTES.md): a bound that fails if the stream keeps
+// overfilling the link (without the ladder the freeze lasts the whole cut).
+// Frames delivered, decoder errors and the time to climb back are logged.
 func TestAdaptToBandwidthCut(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCut") {
 		return
@@ -34,10 +35,15 @@ func TestAdaptToBandwidthCut(t *testing.T) {
 	loMTU(t)
 	rx := startReceiver(t, 0)
 	// SRT's latency must cover the queueing the cut link adds (tbf holds
-	// up to 200 ms, on top of retransmissions), or the receiver drops
-	// what arrives late whatever the sender does: 800 ms, as links that
-	// fade are run.
-	adaptToCut(t, rx.url()+"?latency=800", rx.file, func() { rx.proc.Wait(10 * time.Second) })
+	// up to 200 ms) and a retransmission, or the receiver drops what
+	// arrives late whatever the sender does: 400 ms. Not more: gosrt
+	// retransmits, unpaced, every packet each of the receiver's periodic
+	// NAK reports lists, so the longer the receiver waits for a packet the
+	// more often it is sent again, and after the first second of overfill
+	// those repeats keep the cut link full on their own (at 800 ms, loss
+	// stayed at 40-55 % for the whole cut with the stream at a third of
+	// the link; at 400 ms it clears in 2-4 s).
+	adaptToCut(t, rx.url()+"?latency=400", rx.file, 4, func() { rx.proc.Wait(10 * time.Second) })
 }
 
 // TestAdaptToBandwidthCutRTMP is the same over RTMP (TCP) into ffmpeg: the
@@ -53,7 +59,7 @@ func TestAdaptToBandwidthCutRTMP(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rx.flv")
 	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-c", "copy", rec)
 	mediatest.WaitTCPListen(t, port, 20*time.Second)
-	adaptToCut(t, url, rec, func() { p.Wait(10 * time.Second) })
+	adaptToCut(t, url, rec, 1, func() { p.Wait(10 * time.Second) })
 }
 
 // loMTU gives the namespace's loopback an Ethernet MTU: TCP on lo sends
@@ -75,12 +81,15 @@ func adaptInNetns(t *testing.T, name string) bool {
 }
 
 // adaptToCut runs one stream to url through a cut and its end; recording
-// is what the receiver wrote, complete once receiverDone returns.
-func adaptToCut(t *testing.T, url, recording string, receiverDone func()) {
+// is what the receiver wrote, complete once receiverDone returns; the
+// longest freeze the receiver decodes must be maxFreeze seconds at most.
+func adaptToCut(t *testing.T, url, recording string, maxFreeze float64, receiverDone func()) {
 	cfg := testConfig()
 	cfg.Video = VideoConfig{Width: 1280, Height: 720, Bitrate: 1_500_000, FrameRate: 30}
 	cfg.Audio = AudioConfig{Bitrate: 32_000, SampleRate: 48000}
-	cfg.Adapt.MinBitrate = 100_000
+	// The ladder's smallest rung (426x240 at 15 fps) at 50 kbit/s: the
+	// cut leaves the video little more once audio and muxing are paid.
+	cfg.Adapt.MinBitrate = 50_000
 	m := NewManager(cfg, Publishers())
 	defer m.Close()
 	ev, stop := record(m)
@@ -105,12 +114,16 @@ func adaptToCut(t *testing.T, url, recording string, receiverDone func()) {
 	}
 	time.Sleep(6 * time.Second)
 	base := stats()
-	// 60 % of what the stream sends, audio and headers included: the
-	// software encoder makes far less than its target on the test
-	// pattern, and MPEG-TS over SRT costs about 100 kbit/s of its own at
-	// 30 fps with AAC, so a deeper cut would leave the video nothing.
-	limit := base.Bitrate * 6 / 10
-	t.Logf("unlimited: sending %d bit/s, video target %d (%s)", base.Bitrate, base.VideoBitrate, base.BitrateReason)
+	// Half of what the stream sends, audio and headers included (the
+	// issue's cut). The software encoder makes far less than its target
+	// on the test pattern, and MPEG-TS over SRT costs about 100 kbit/s
+	// of its own at 30 fps with AAC, so this leaves the video about 100
+	// kbit/s: less than openh264 makes at 720p at its coarsest.
+	limit := base.Bitrate * 5 / 10
+	t.Logf("unlimited: sending %d bit/s, video target %d (%s), %s at %d fps", base.Bitrate, base.VideoBitrate, base.BitrateReason, base.Resolution, base.FrameRate)
+	if base.Resolution != "1280x720" {
+		t.Fatalf("before the cut the stream is at %s, not its own 1280x720", base.Resolution)
+	}
 	whiptest.Sh(t, "tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", fmt.Sprintf("%dbit", limit), "burst", "32kbit", "latency", "200ms")
 	cut := time.Now()
 	var adapted time.Duration
@@ -118,8 +131,8 @@ func adaptToCut(t *testing.T, url, recording string, receiverDone func()) {
 		time.Sleep(100 * time.Millisecond)
 		st := stats()
 		if i%5 == 0 {
-			t.Logf("%3.1f s after the cut: sending %d bit/s, video target %d (%s), RTT %.1f ms, loss %.3f",
-				time.Since(cut).Seconds(), st.Bitrate, st.VideoBitrate, st.BitrateReason, st.RTTMs, st.Loss)
+			t.Logf("%3.1f s after the cut: sending %d bit/s, video target %d (%s), RTT %.1f ms, loss %.3f, %s at %d fps (%s)",
+				time.Since(cut).Seconds(), st.Bitrate, st.VideoBitrate, st.BitrateReason, st.RTTMs, st.Loss, st.Resolution, st.FrameRate, st.LadderReason)
 		}
 		// The video target plus the audio must fit the link.
 		if st.VideoBitrate+cfg.Audio.Bitrate < limit {
@@ -136,49 +149,71 @@ func adaptToCut(t *testing.T, url, recording string, receiverDone func()) {
 	}
 	time.Sleep(8 * time.Second)
 	low := stats()
-	t.Logf("limited: sending %d bit/s, video target %d, RTT %.1f ms, dropped %d", low.Bitrate, low.VideoBitrate, low.RTTMs, low.DroppedFrames)
+	t.Logf("limited: sending %d bit/s, video target %d, RTT %.1f ms, dropped %d, %s at %d fps (%s)", low.Bitrate, low.VideoBitrate, low.RTTMs, low.DroppedFrames,
+		low.Resolution, low.FrameRate, low.LadderReason)
+	if low.Resolution == base.Resolution && low.FrameRate == base.FrameRate {
+		t.Errorf("under the cut the stream stayed at %s at %d fps: the ladder did not step down", low.Resolution, low.FrameRate)
+	}
 	whiptest.Sh(t, "tc", "qdisc", "del", "dev", "lo", "root")
 	lifted := time.Now()
 	// Recovered: the controller climbs back, to twice where the cut left
-	// it at least (asserted), and the stream back to 90 % of its old send
-	// rate (logged: the climb is slow on purpose, as a ceiling where
-	// congestion struck expires over 30 s to 2 min; and the software
-	// encoder makes less than its target on the test pattern).
+	// it at least (asserted), and the ladder back to the stream's own size
+	// (logged, and waited for at most a minute: the climb is slow on
+	// purpose, as a ceiling where congestion struck expires over 30 s to
+	// 2 min, and each step up the ladder waits 10 s at 1.5 times the next
+	// rung's floor).
 	var climbed, recovered time.Duration
-	for i := 1; time.Since(lifted) < 90*time.Second && (climbed == 0 || recovered == 0); i++ {
+	steppedUp := false
+	for i := 1; time.Since(lifted) < 60*time.Second && (climbed == 0 || recovered == 0); i++ {
 		time.Sleep(250 * time.Millisecond)
 		st := stats()
 		if i%8 == 0 {
-			t.Logf("%2.0f s after the lift: sending %d bit/s, video target %d (%s), RTT %.1f ms, loss %.3f",
-				time.Since(lifted).Seconds(), st.Bitrate, st.VideoBitrate, st.BitrateReason, st.RTTMs, st.Loss)
+			t.Logf("%2.0f s after the lift: sending %d bit/s, video target %d (%s), RTT %.1f ms, loss %.3f, %s at %d fps (%s)",
+				time.Since(lifted).Seconds(), st.Bitrate, st.VideoBitrate, st.BitrateReason, st.RTTMs, st.Loss, st.Resolution, st.FrameRate, st.LadderReason)
 		}
 		if climbed == 0 && st.VideoBitrate >= 2*low.VideoBitrate {
 			climbed = time.Since(lifted)
 		}
-		if recovered == 0 && time.Since(lifted) > 3*time.Second && st.Bitrate >= base.Bitrate*9/10 {
+		steppedUp = steppedUp || st.Resolution != low.Resolution || st.FrameRate != low.FrameRate
+		if recovered == 0 && st.Resolution == base.Resolution && st.FrameRate == base.FrameRate {
 			recovered = time.Since(lifted)
-		}
-		if climbed > 0 && time.Since(lifted) > 60*time.Second {
-			break
 		}
 	}
 	if climbed == 0 {
-		t.Errorf("90 s after the limit was lifted the video target is %d, not above twice the %d the cut left", stats().VideoBitrate, low.VideoBitrate)
+		t.Errorf("60 s after the limit was lifted the video target is %d, not above twice the %d the cut left", stats().VideoBitrate, low.VideoBitrate)
 	}
-	t.Logf("after the limit was lifted: video target doubled in %v, send rate back to 90%% in %v (0: not within the wait)",
-		climbed.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond))
+	if !steppedUp {
+		t.Errorf("60 s after the limit was lifted the stream is still at %s at %d fps: the ladder did not step up", low.Resolution, low.FrameRate)
+	}
+	t.Logf("after the limit was lifted: video target doubled in %v, back at %s in %v (0: not within the wait)",
+		climbed.Round(10*time.Millisecond), base.Resolution, recovered.Round(10*time.Millisecond))
+	m.mu.Lock()
+	encoded := m.cur.pl.Stats().FramesEncoded
+	m.mu.Unlock()
 	if _, err := m.Stop(s.StreamID, ""); err != nil {
 		t.Fatal(err)
 	}
 	receiverDone()
-	pts := videoPTS(t, recording)
-	var freeze float64
-	for i := 1; i < len(pts); i++ {
-		freeze = max(freeze, pts[i]-pts[i-1])
+	frames, errs := decodeFrames(t, recording)
+	var freeze, freezeAt float64
+	sizes := []string{}
+	for i, f := range frames {
+		if i > 0 && f.pts-frames[i-1].pts > freeze {
+			freeze, freezeAt = f.pts-frames[i-1].pts, frames[i-1].pts-frames[0].pts
+		}
+		if len(sizes) == 0 || sizes[len(sizes)-1] != f.size {
+			sizes = append(sizes, f.size)
+		}
 	}
-	span := pts[len(pts)-1] - pts[0]
-	delivered := float64(len(pts)) / (span * 30)
-	t.Logf("delivered %d frames over %.1f s (%.1f%% of 30 fps), longest freeze %.2f s, %d decoder errors", len(pts), span, 100*delivered, freeze, decodeErrors(t, recording))
+	span := frames[len(frames)-1].pts - frames[0].pts
+	t.Logf("delivered %d frames over %.1f s (%d encoded: %.1f%%), longest freeze %.2f s (%.1f s into the recording), %d decoder errors; sizes decoded in turn: %s",
+		len(frames), span, encoded, 100*float64(len(frames))/float64(encoded), freeze, freezeAt, errs, strings.Join(sizes, " "))
+	if freeze > maxFreeze {
+		t.Errorf("longest freeze %.2f s, want %.0f s at most", freeze, maxFreeze)
+	}
+	if len(sizes) < 2 || sizes[0] != "1280x720" {
+		t.Errorf("the receiver decoded %v: want 1280x720 first and a smaller size after the cut", sizes)
+	}
 	for _, e := range ev.all(s.StreamID) {
 		if e.Status == StatusReconnecting || e.Status == StatusError {
 			t.Errorf("the stream went %s: %s", e.Status, e.Message)
@@ -186,39 +221,54 @@ func adaptToCut(t *testing.T, url, recording string, receiverDone func()) {
 	}
 }
 
-// decodeErrors counts what ffmpeg's decoder complains of in a recording:
-// frames that arrived damaged (lost packets inside them), which timestamps
-// alone do not show.
-func decodeErrors(t *testing.T, path string) int {
+// decoded is one frame as the receiver's decoder gave it.
+type decoded struct {
+	pts  float64
+	size string // "1280x720"
+}
+
+// decodeFrames decodes a recording (ffprobe, every frame) and returns its
+// frames in order with their size, and the decoder's complaints counted as
+// decodeErrors does.
+func decodeFrames(t *testing.T, path string) ([]decoded, int) {
 	t.Helper()
-	out, _ := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+	cmd := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time,width,height",
+		"-of", "csv=p=0", path)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, stderr.String())
+	}
+	var frames []decoded
+	for _, l := range strings.Fields(string(out)) {
+		// pts_time,width,height (ffprobe's order of the entries).
+		p := strings.Split(strings.TrimSuffix(l, ","), ",")
+		if len(p) < 3 {
+			continue
+		}
+		v, err := strconv.ParseFloat(p[0], 64)
+		if err != nil {
+			continue
+		}
+		frames = append(frames, decoded{pts: v, size: p[1] + "x" + p[2]})
+	}
+	if len(frames) < 2 {
+		t.Fatalf("%s: %d frames decoded", path, len(frames))
+	}
+	return frames, countDecodeErrors(stderr.String())
+}
+
+// countDecodeErrors counts what ffmpeg's decoder complains of: frames
+// that arrived damaged (lost packets inside them), which timestamps alone
+// do not show.
+func countDecodeErrors(out string) int {
 	n := 0
-	for _, l := range strings.Split(string(out), "\n") {
+	for _, l := range strings.Split(out, "\n") {
 		l = strings.ToLower(l)
 		if strings.Contains(l, "concealing") || strings.Contains(l, "error while decoding") || strings.Contains(l, "corrupt") || strings.Contains(l, "decode_slice") {
 			n++
 		}
 	}
 	return n
-}
-
-// videoPTS reads the presentation times of the video packets of a recording
-// (ffprobe), sorted as they are in the file.
-func videoPTS(t *testing.T, path string) []float64 {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
-		"-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	var pts []float64
-	for _, l := range strings.Fields(string(out)) {
-		if v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64); err == nil {
-			pts = append(pts, v)
-		}
-	}
-	if len(pts) < 2 {
-		t.Fatalf("%s holds %d video packets", path, len(pts))
-	}
-	return pts
 }

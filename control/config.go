@@ -69,7 +69,7 @@ func Defaults() Config {
 		StatsInterval:    5 * time.Second,
 		StopTimeout:      5 * time.Second,
 		MinBattery:       10,
-		Adapt:            AdaptConfig{MinBitrate: 200_000, Interval: 500 * time.Millisecond, SysRoot: "/sys"},
+		Adapt:            AdaptConfig{MinBitrate: 200_000, Interval: 500 * time.Millisecond, SysRoot: "/sys", Ladder: DefaultLadder()},
 	}
 }
 

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"math"
 	"time"
 
 	"github.com/glassagent/glassagent/control/abr"
@@ -21,6 +22,66 @@ type AdaptConfig struct {
 	// (default /sys); Guards says when they cap the bitrate.
 	SysRoot string
 	Guards  abr.GuardConfig
+	// Ladder is the resolution and frame-rate ladder below a stream's own
+	// size (see LadderRung); empty: the bitrate alone adapts. Each stream
+	// uses the rungs smaller than its own; see ladderFor.
+	Ladder []LadderRung
+}
+
+// LadderRung is one step of the ladder as configured.
+type LadderRung struct {
+	// Width 0 follows the stream's aspect ratio from Height, so one
+	// ladder serves 16:9 and 4:3 streams alike.
+	Width, Height, FPS int
+	// MinBitrate is the rung's floor, bit/s: at or below it the
+	// controller steps further down. 0 derives it from the pixel rate
+	// (abr.Config.FloorBitsPerPixel).
+	MinBitrate int
+}
+
+// DefaultLadder is the ladder a stream gets when the configuration names
+// none: 720p30, 540p30, 360p30, 360p15, 240p15, the sizes and rates a
+// cellular uplink is usually served at, each about half the pixel rate of
+// the one before.
+func DefaultLadder() []LadderRung {
+	return []LadderRung{{Height: 720, FPS: 30}, {Height: 540, FPS: 30}, {Height: 360, FPS: 30}, {Height: 360, FPS: 15}, {Height: 240, FPS: 15}}
+}
+
+// ladderFor is the ladder of a stream of own size and rate: own first,
+// then each configured rung that is smaller than the one kept before it
+// (in size or rate, larger in neither, and with a lower floor), with a
+// width from the stream's aspect ratio where none is given. A rung whose
+// width gives another aspect ratio (by more than 2 %) is left out: the
+// picture would be stretched.
+func ladderFor(own pipeline.Rung, rungs []LadderRung) []abr.Rung {
+	out := []abr.Rung{{Width: own.Width, Height: own.Height, FPS: own.FPS}}
+	for _, r := range rungs {
+		last := out[len(out)-1]
+		w := r.Width
+		if w == 0 {
+			// To the nearest even width: 4:2:0 chroma needs it (720p at
+			// 240 lines is 426.7 columns: 426).
+			w = int(math.Round(float64(r.Height*own.Width)/float64(own.Height)/2)) * 2
+		} else if d := float64(w*own.Height) / float64(r.Height*own.Width); d < 0.98 || d > 1.02 {
+			continue
+		}
+		c := abr.Rung{Width: w, Height: r.Height, FPS: r.FPS, Floor: r.MinBitrate}
+		switch {
+		case w < pipeline.MinDimension || r.Height < pipeline.MinDimension || r.FPS < 1:
+			continue
+		case w > last.Width || r.Height > last.Height || r.FPS > last.FPS:
+			continue
+		case w == last.Width && r.Height == last.Height && r.FPS == last.FPS:
+			continue
+		case c.FloorAt(0) >= last.FloorAt(0):
+			continue
+		}
+		out = append(out, c)
+		if len(out) == abr.MaxRungs {
+			break
+		}
+	}
+	return out
 }
 
 // guardEvery is how often the device guards are read: temperatures and
@@ -41,6 +102,10 @@ type rateControl struct {
 	cap       int
 	capReason string
 	reason    string // the last change's reason, for the stats
+
+	// rungs is the stream's ladder, as the pipeline takes it (index as
+	// abr.Decision.Rung).
+	rungs []pipeline.Rung
 }
 
 // newRateControl makes the controller for a stream of spec, or nil when
@@ -50,11 +115,16 @@ func newRateControl(cfg AdaptConfig, spec pipeline.Spec, ceiling int) (*rateCont
 	if cfg.Off {
 		return nil, nil
 	}
-	ctl, err := abr.New(abr.Config{Min: min(cfg.MinBitrate, ceiling), Max: ceiling, Interval: cfg.Interval})
+	ladder := ladderFor(pipeline.Rung{Width: spec.Width, Height: spec.Height, FPS: spec.FPS}, cfg.Ladder)
+	ctl, err := abr.New(abr.Config{Min: min(cfg.MinBitrate, ceiling), Max: ceiling, Interval: cfg.Interval, Ladder: ladder})
 	if err != nil {
 		return nil, err
 	}
-	return &rateControl{cfg: cfg, ctl: ctl, audioBitrate: spec.AudioBitrate, ceiling: ceiling, start: time.Now()}, nil
+	rc := &rateControl{cfg: cfg, ctl: ctl, audioBitrate: spec.AudioBitrate, ceiling: ceiling, start: time.Now()}
+	for _, r := range ladder {
+		rc.rungs = append(rc.rungs, pipeline.Rung{Width: r.Width, Height: r.Height, FPS: r.FPS})
+	}
+	return rc, nil
 }
 
 // update samples st and returns the decision.

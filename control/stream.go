@@ -37,7 +37,9 @@ type stream struct {
 	// changed (the bitrate controller, or the API).
 	videoRate  int
 	rateReason string
-	setRate    chan int // a bitrate set through the API: the new ceiling
+	// ladderReason is why the ladder rung last changed ("" never).
+	ladderReason string
+	setRate      chan int // a bitrate set through the API: the new ceiling
 
 	stop chan media.Code // a stop request, with its reason ("" = asked to)
 	kick chan struct{}   // a keep-alive
@@ -94,6 +96,7 @@ func (s *stream) statsLocked() *Stats {
 		Bitrate: ps.Publish.Bitrate, FPS: ps.FPS, RTTMs: float64(ps.Publish.RTT.Microseconds()) / 1000,
 		Loss: ps.Publish.Loss, DroppedFrames: ps.DroppedFrames(), Reconnects: s.reconnects, Uptime: time.Since(s.startedAt).Seconds(),
 		VideoBitrate: s.videoRate, BitrateReason: s.rateReason,
+		Resolution: strconv.Itoa(ps.Rung.Width) + "x" + strconv.Itoa(ps.Rung.Height), FrameRate: ps.Rung.FPS, LadderReason: s.ladderReason,
 	}
 }
 
@@ -210,10 +213,12 @@ func (s *stream) run(pub publish.Publisher) {
 			case <-adaptTick:
 				s.adapt(rc, pl)
 			case bps := <-s.setRate:
-				// The API set a bitrate: it is the ceiling from now on.
+				// The API set a bitrate: it is the ceiling from now on,
+				// and a new controller starts from the stream's own size.
 				if rc != nil {
 					if next, err := newRateControl(cfg.Adapt, s.spec, bps); err == nil {
 						rc = next
+						pl.SetRung(rc.rungs[0])
 					}
 				}
 			case <-statsTick.C:
@@ -280,6 +285,17 @@ func (s *stream) adapt(rc *rateControl, pl *pipeline.Pipeline) {
 		return
 	}
 	d := rc.update(pl.Stats(), time.Now())
+	if d.RungChanged {
+		// The video loop applies it at its next frame, a keyframe first.
+		r := rc.rungs[d.Rung]
+		pl.SetRung(r)
+		s.m.mu.Lock()
+		s.ladderReason = d.RungReason
+		if s.status == StatusActive {
+			s.m.publishLocked(s.eventLocked(StatusActive, "video "+r.String()+": "+d.RungReason, "", s.statsLocked()))
+		}
+		s.m.mu.Unlock()
+	}
 	if !d.Changed {
 		return
 	}

@@ -84,6 +84,12 @@ type Stats struct {
 	// controller (or the API) put it; BitrateReason says why it last moved.
 	VideoBitrate  int    `json:"videoBitrate,omitempty"`
 	BitrateReason string `json:"bitrateReason,omitempty"`
+	// Resolution ("960x540") and FrameRate are what the encoder makes
+	// now: the stream's own, or a rung of the ladder; LadderReason says
+	// why the rung last changed ("ladder down: bitrate floor", ...).
+	Resolution   string `json:"resolution,omitempty"`
+	FrameRate    int    `json:"frameRate,omitempty"`
+	LadderReason string `json:"ladderReason,omitempty"`
 }
 
 // Event is a stream's status change (or, while active, a periodic stats

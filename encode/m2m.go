@@ -334,6 +334,40 @@ func (e *M2MEncoder) SetBitrate(bps int) error {
 	return nil
 }
 
+// Reconfigure is the resolution ladder's rung change. A new picture size
+// would need the encoder drained and its queues rebuilt (STREAMOFF, S_FMT,
+// REQBUFS, STREAMON on both sides), which no driver we can test in a VM
+// exercises for H.264, so it is refused with CodeUnsupported and the caller
+// keeps the size; a new frame rate (same size) is applied: the driver's
+// frame interval (advisory for its rate control, as at setup), and a
+// keyframe so the switch is a join point like on the software encoder.
+// Like Encode it belongs to the encoding goroutine.
+func (e *M2MEncoder) Reconfigure(width, height, fps int) error {
+	if e.closed {
+		return media.Errorf(media.CodeEncoderFailed, "encoder closed")
+	}
+	if width != e.params.Width || height != e.params.Height {
+		return media.Errorf(media.CodeUnsupported, "%s: the hardware encoder cannot change its picture size while running (%dx%d to %dx%d)",
+			e.dev.Path, e.params.Width, e.params.Height, width, height)
+	}
+	if fps < 1 || fps > 120 {
+		return media.Errorf(media.CodeInvalidConfig, "frame rate %d: must be 1 to 120", fps)
+	}
+	if fps == e.params.FPS {
+		return nil
+	}
+	outType := uint32(v4l2.BufTypeVideoOutput)
+	if e.dev.Caps&v4l2.CapVideoM2MMplane != 0 {
+		outType = v4l2.BufTypeVideoOutputMplane
+	}
+	e.ctrlMu.Lock()
+	e.dev.SetFrameRate(outType, fps) // advisory, as at setup: a driver that refuses it still encodes every frame it gets
+	e.params.FPS = fps
+	e.ctrlMu.Unlock()
+	e.ForceKeyframe()
+	return nil
+}
+
 // ForceKeyframe implements VideoEncoder: the next frame queued is coded as
 // a keyframe (V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME, or a one-frame GOP on
 // drivers without it; see Unsupported).

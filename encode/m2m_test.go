@@ -153,3 +153,23 @@ func BenchmarkCopyFrame720p(b *testing.B) {
 		}
 	}
 }
+
+// The hardware encoder refuses a new picture size while running, with a
+// code the pipeline recognises (it then keeps the size and applies the
+// rung's frame rate only), before touching the device.
+func TestM2MReconfigureRefusesSize(t *testing.T) {
+	e := &M2MEncoder{dev: &v4l2.Dev{Path: "/dev/video-none"}, params: media.VideoParams{Width: 1280, Height: 720, FPS: 30}}
+	err := e.Reconfigure(640, 360, 30)
+	if media.CodeOf(err) != media.CodeUnsupported {
+		t.Fatalf("new size: %v, want an unsupported error", err)
+	}
+	if e.params.Width != 1280 || e.params.Height != 720 {
+		t.Errorf("params changed by a refused reconfiguration: %+v", e.params)
+	}
+	if err := e.Reconfigure(1280, 720, 30); err != nil {
+		t.Errorf("the same size and rate: %v", err)
+	}
+	if err := e.Reconfigure(1280, 720, 0); media.CodeOf(err) != media.CodeInvalidConfig {
+		t.Errorf("0 fps: %v, want invalid_config", err)
+	}
+}

@@ -28,9 +28,12 @@ import (
 // Encode, SetBitrate and Close belong to one goroutine (the encoding loop);
 // ForceKeyframe, SetBitrate and Params may be called from any goroutine.
 type SoftwareH264 struct {
-	cfg VideoConfig
-	enc codec.ReadCloser
-	ctl interface {
+	cfg VideoConfig // the size, rate and GOP now (Reconfigure changes them)
+	// gop is the keyframe interval as asked at creation, in frames at the
+	// frame rate asked: Reconfigure keeps it in time, not in frames.
+	gop, gopFPS int
+	enc         codec.ReadCloser
+	ctl         interface {
 		SetBitRate(int) error
 		ForceKeyFrame() error
 	}
@@ -57,10 +60,21 @@ func NewSoftwareH264(cfg VideoConfig) (*SoftwareH264, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &SoftwareH264{cfg: cfg}
+	e := &SoftwareH264{cfg: cfg, gop: cfg.GOP, gopFPS: cfg.FPS}
+	if err := e.open(cfg); err != nil {
+		return nil, err
+	}
+	e.applied = cfg.Bitrate
+	e.bitrate.Store(int64(cfg.Bitrate))
+	e.params = media.VideoParams{Codec: media.CodecH264, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Bitrate: cfg.Bitrate, GOP: cfg.GOP}
+	return e, nil
+}
+
+// open builds the C encoder for cfg into e.enc and e.ctl.
+func (e *SoftwareH264) open(cfg VideoConfig) error {
 	p, err := openh264.NewParams()
 	if err != nil {
-		return nil, media.Wrap(media.CodeEncoderFailed, err)
+		return media.Wrap(media.CodeEncoderFailed, err)
 	}
 	p.BitRate = cfg.Bitrate
 	p.IntraPeriod = uint(cfg.GOP)
@@ -79,7 +93,7 @@ func NewSoftwareH264(cfg VideoConfig) (*SoftwareH264, error) {
 	r := video.ReaderFunc(func() (image.Image, func(), error) { return &e.cur, func() {}, nil })
 	enc, err := p.BuildVideoEncoder(r, prop.Media{Video: prop.Video{Width: cfg.Width, Height: cfg.Height, FrameRate: float32(cfg.FPS)}})
 	if err != nil {
-		return nil, media.Errorf(media.CodeEncoderFailed, "openh264: %w", err)
+		return media.Errorf(media.CodeEncoderFailed, "openh264: %w", err)
 	}
 	ctl, ok := enc.Controller().(interface {
 		SetBitRate(int) error
@@ -87,13 +101,59 @@ func NewSoftwareH264(cfg VideoConfig) (*SoftwareH264, error) {
 	})
 	if !ok {
 		enc.Close()
-		return nil, media.Errorf(media.CodeEncoderFailed, "openh264 encoder has no bitrate/keyframe control")
+		return media.Errorf(media.CodeEncoderFailed, "openh264 encoder has no bitrate/keyframe control")
 	}
 	e.enc, e.ctl = enc, ctl
-	e.applied = cfg.Bitrate
-	e.bitrate.Store(int64(cfg.Bitrate))
-	e.params = media.VideoParams{Codec: media.CodecH264, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Bitrate: cfg.Bitrate, GOP: cfg.GOP}
-	return e, nil
+	return nil
+}
+
+// Reconfigure changes the picture size and frame rate while running (a
+// rung of the resolution ladder). Like Encode it belongs to the encoding
+// goroutine. The next frame must have the new size; it comes out as an
+// IDR with the new SPS and PPS in front, so every publisher can carry the
+// change in band. The bitrate asked last and the keyframe interval (in
+// time) carry over; timestamps are the frames' own, so they stay
+// continuous.
+//
+// mediadevices does not expose openh264's SetOption for the picture size,
+// so the C encoder is rebuilt: a few milliseconds, once per switch. On
+// failure the old encoder keeps running.
+func (e *SoftwareH264) Reconfigure(width, height, fps int) error {
+	if e.closed {
+		return media.Errorf(media.CodeEncoderFailed, "software H.264 encoder is closed")
+	}
+	cfg := VideoConfig{Width: width, Height: height, FPS: fps, Bitrate: int(e.bitrate.Load()), GOP: max(1, (e.gop*fps+e.gopFPS/2)/e.gopFPS)}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.Width == e.cfg.Width && cfg.Height == e.cfg.Height && cfg.FPS == e.cfg.FPS {
+		return nil
+	}
+	old, oldCtl := e.enc, e.ctl
+	if err := e.open(cfg); err != nil {
+		e.enc, e.ctl = old, oldCtl
+		return err
+	}
+	closeErr := old.Close()
+	if cfg.Width != e.cfg.Width || cfg.Height != e.cfg.Height {
+		e.i420 = nil // NV12 chroma buffer of the old size
+	}
+	e.cfg, e.applied = cfg, cfg.Bitrate
+	e.setParams(cfg)
+	if closeErr != nil {
+		// The new encoder runs; the old one's C memory may be lost.
+		return media.Errorf(media.CodeEncoderFailed, "openh264 close after reconfiguring: %w", closeErr)
+	}
+	return nil
+}
+
+// setParams publishes a new configuration; SPS and PPS are unknown until
+// its first IDR.
+func (e *SoftwareH264) setParams(cfg VideoConfig) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.params.Width, e.params.Height, e.params.FPS, e.params.GOP, e.params.Bitrate = cfg.Width, cfg.Height, cfg.FPS, cfg.GOP, cfg.Bitrate
+	e.params.SPS, e.params.PPS = nil, nil
 }
 
 // Params implements VideoEncoder. SPS and PPS are known after the first

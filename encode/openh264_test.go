@@ -431,3 +431,100 @@ func TestSoftwareH264Concurrent(t *testing.T) {
 		t.Errorf("%d units for 30 frames", len(units))
 	}
 }
+
+// A rung change of the resolution ladder: size and frame rate change while
+// running, the first frame after is an IDR with the new SPS and PPS, the
+// bitrate and the keyframe interval (in time) carry over, and one Annex-B
+// stream of before, during and after decodes without an error at each
+// size. A frame of the old size is refused and changes nothing.
+func TestSoftwareH264Reconfigure(t *testing.T) {
+	needSoftwareH264(t)
+	enc, err := NewSoftwareH264(VideoConfig{Width: 640, Height: 360, FPS: 30, Bitrate: 500_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	var units []*media.AccessUnit
+	frame := 0
+	encode := func(w, h, n int) []*media.AccessUnit {
+		var out []*media.AccessUnit
+		for k := 0; k < n; k++ {
+			// NV12, so the encoder's chroma buffer must follow the size.
+			f := testFrame(w, h, frame, media.PixelFormatNV12, 0)
+			frame++
+			u, err := enc.Encode(f)
+			if err != nil {
+				t.Fatalf("frame %d (%dx%d): %v", frame-1, w, h, err)
+			}
+			out = append(out, u...)
+		}
+		units = append(units, out...)
+		return out
+	}
+	encode(640, 360, 40)
+	if err := enc.SetBitrate(300_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Reconfigure(320, 180, 15); err != nil {
+		t.Fatal(err)
+	}
+	if p := enc.Params(); p.Width != 320 || p.Height != 180 || p.FPS != 15 || p.GOP != 15 || p.Bitrate != 300_000 || p.SPS != nil {
+		t.Errorf("Params after Reconfigure: %+v; want 320x180, 15 fps, GOP 15 (one second), 300 kbit/s, SPS unknown until the IDR", p)
+	}
+	if _, err := enc.Encode(testFrame(640, 360, 0, media.PixelFormatI420, 0)); err == nil {
+		t.Error("a frame of the old size was encoded after Reconfigure")
+	}
+	small := encode(320, 180, 31)
+	if len(small) != 31 {
+		t.Fatalf("%d units for 31 frames", len(small))
+	}
+	if got := fmt.Sprint(keyIndexes(small)); got != "[0 15 30]" {
+		t.Errorf("keyframes after the switch at %s, want [0 15 30]: an IDR first, then one a second at 15 fps", got)
+	}
+	if types := nalTypes(small[0]); len(types) < 3 || types[0] != 7 || types[1] != 8 {
+		t.Errorf("first unit after the switch has NAL types %v, want SPS, PPS, ..., IDR", types)
+	}
+	if p := enc.Params(); !bytes.Equal(p.SPS, small[30].NALUs[0]) {
+		t.Error("Params().SPS is not the SPS of the last IDR at the new size")
+	}
+	for i := 1; i < len(units); i++ {
+		if units[i].PTS <= units[i-1].PTS {
+			t.Fatalf("PTS went from %v to %v at unit %d", units[i-1].PTS, units[i].PTS, i)
+		}
+	}
+	if err := enc.Reconfigure(320, 180, 15); err != nil {
+		t.Errorf("reconfiguring to the size it has: %v", err)
+	}
+	if err := enc.Reconfigure(321, 180, 15); !errors.Is(err, media.ErrCode(media.CodeInvalidConfig)) {
+		t.Errorf("odd width: %v, want invalid_config", err)
+	}
+	if err := enc.Reconfigure(640, 360, 30); err != nil {
+		t.Fatal(err)
+	}
+	encode(640, 360, 20)
+
+	path := filepath.Join(t.TempDir(), "rungs.h264")
+	if err := os.WriteFile(path, annexB(units), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(mediatest.NeedTool(t, "ffprobe"), "-v", "error", "-select_streams", "v",
+		"-show_entries", "frame=width,height", "-of", "csv=p=0", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe: %v\n%s", err, out)
+	}
+	var runs []string
+	for _, l := range strings.Fields(string(out)) {
+		if !strings.Contains(l, ",") {
+			t.Fatalf("ffprobe complains: %s", out)
+		}
+		if len(runs) == 0 || runs[len(runs)-1] != l {
+			runs = append(runs, l)
+		}
+	}
+	if got := strings.Join(runs, " "); got != "640,360 320,180 640,360" {
+		t.Errorf("decoded sizes in order: %s, want 640,360 320,180 640,360", got)
+	}
+	if n := len(strings.Fields(string(out))); n != len(units) {
+		t.Errorf("decoded %d frames of %d", n, len(units))
+	}
+}

@@ -18,3 +18,9 @@ func NewSoftwareH264(cfg VideoConfig) (*SoftwareH264, error) {
 	}
 	return nil, media.Errorf(media.CodeEncoderFailed, "software H.264 (openh264) is not in this build: it was built without cgo; use the hardware encoder")
 }
+
+// Reconfigure fails like NewSoftwareH264 (there is never an encoder to
+// reconfigure); it exists so code and tests build the same either way.
+func (*SoftwareH264) Reconfigure(width, height, fps int) error {
+	return media.Errorf(media.CodeEncoderFailed, "software H.264 (openh264) is not in this build")
+}

@@ -38,6 +38,10 @@
 //
 // Device guards (thermal zones, battery) give a cap that the controller
 // applies at once; see ReadGuards.
+//
+// Below a floor the bitrate alone cannot go (the encoder's coarsest
+// quantiser), the controller also steps a resolution and frame-rate
+// ladder (Config.Ladder, Decision.Rung): see ladder.go.
 package abr
 
 import (
@@ -158,7 +162,50 @@ type Config struct {
 	// that do not bring the delay down make the controller take the delay
 	// as the path's new baseline. Default 2.
 	RebaselineCuts int
+
+	// Ladder is the resolution and frame-rate ladder: the stream's own
+	// size and rate first (rung 0), each next rung smaller in pixels per
+	// second. Fewer than two rungs: no ladder, the bitrate alone adapts.
+	// See ladder.go for when the controller steps.
+	Ladder []Rung
+	// FloorBitsPerPixel derives a rung's Floor when it has none:
+	// width x height x fps x this. Default 0.03 (720p30: 829 kbit/s,
+	// 540p30: 467, 360p30: 207, 360p15: 104, 240p15: 46): about where
+	// the usual H.264 ladders cross over (a picture that size is mostly
+	// blocks below it, and the next rung down looks better at the same
+	// bitrate), a little under them, because each switch costs a
+	// keyframe.
+	FloorBitsPerPixel float64
+	// LadderUpMargin: a step up needs the bitrate at this multiple of the
+	// floor of the rung above (and of what the encoder made there when it
+	// could not make its target), capped at Max. Default 1.5: between
+	// the floor and 1.5 times it, neither step happens, so a link settled
+	// near a floor does not switch back and forth.
+	LadderUpMargin float64
+	// LadderUpHold is how long that must hold, every signal healthy,
+	// before the step up. Default 10 s; it doubles (up to 4x) for a rung
+	// left again soon after a step up into it.
+	LadderUpHold time.Duration
+	// LadderDownHold is how long the bitrate must sit at or below the
+	// current rung's floor before a step down, unless a congestion cut
+	// put it there (that steps at once: the cut is already confirmed
+	// congestion, and waiting lengthens the freeze). Default 2 s, so a
+	// passing dip from a device cap or a transport target does not cost
+	// a keyframe.
+	LadderDownHold time.Duration
 }
+
+// Rung is one step of the resolution and frame-rate ladder.
+type Rung struct {
+	Width, Height, FPS int
+	// Floor is the bitrate at or below which the controller leaves this
+	// rung for a smaller one, bit/s; 0 derives it (FloorBitsPerPixel).
+	Floor int
+}
+
+// maxRungs bounds the ladder: the controller keeps its per-rung state in
+// arrays, so an update allocates nothing.
+const maxRungs = 8
 
 // Defaults.
 const (
@@ -179,6 +226,10 @@ const (
 	defDecreaseHold    = 5 * time.Second
 	defCeilingHold     = 30 * time.Second
 	defRebaselineCuts  = 2
+	defFloorBPP        = 0.03
+	defLadderUpMargin  = 1.5
+	defLadderUpHold    = 10 * time.Second
+	defLadderDownHold  = 2 * time.Second
 )
 
 // Validate checks c without filling defaults. Errors carry
@@ -204,6 +255,7 @@ func (c Config) Validate() error {
 		{"Interval", c.Interval}, {"RTTRise", c.RTTRise}, {"RTTWindow", c.RTTWindow},
 		{"SendBufferRise", c.SendBufferRise}, {"QueueDelayHigh", c.QueueDelayHigh},
 		{"DecreaseHold", c.DecreaseHold}, {"CeilingHold", c.CeilingHold},
+		{"LadderUpHold", c.LadderUpHold}, {"LadderDownHold", c.LadderDownHold},
 	}
 	for _, d := range durations {
 		// An hour is past any sensible setting and keeps the time
@@ -247,8 +299,63 @@ func (c Config) Validate() error {
 	if c.RebaselineCuts < 0 || c.RebaselineCuts > 100 {
 		return bad("RebaselineCuts", "%d: must be 0 (default) to 100", c.RebaselineCuts)
 	}
+	return c.validateLadder(bad)
+}
+
+// validateLadder checks the ladder and its settings: every rung smaller
+// than the one before, in pixels per second and in floor, or a step down
+// would not lower the bitrate the picture needs.
+func (c Config) validateLadder(bad func(string, string, ...any) error) error {
+	if v := c.FloorBitsPerPixel; math.IsNaN(v) || v < 0 || v > 1 {
+		return bad("FloorBitsPerPixel", "%v: must be 0 (default) or in (0, 1]", v)
+	}
+	if v := c.LadderUpMargin; math.IsNaN(v) || v != 0 && (v < 1.1 || v > 10) {
+		return bad("LadderUpMargin", "%v: must be 0 (default) or 1.1 to 10 (below 1.1 a link near a floor would switch back and forth)", v)
+	}
+	if len(c.Ladder) > maxRungs {
+		return bad("Ladder", "%d rungs: at most %d", len(c.Ladder), maxRungs)
+	}
+	bpp := c.FloorBitsPerPixel
+	if bpp == 0 {
+		bpp = defFloorBPP
+	}
+	prevRate, prevFloor := 0, 0
+	for i, r := range c.Ladder {
+		switch {
+		case r.Width < 2 || r.Width > 8192 || r.Height < 2 || r.Height > 8192:
+			return bad("Ladder", "rung %d: size %dx%d: must be 2 to 8192 each way", i, r.Width, r.Height)
+		case r.FPS < 1 || r.FPS > 240:
+			return bad("Ladder", "rung %d: %d fps: must be 1 to 240", i, r.FPS)
+		case r.Floor < 0 || r.Floor > maxBitrate:
+			return bad("Ladder", "rung %d: floor %d bit/s: must be 0 (derived) to %d", i, r.Floor, maxBitrate)
+		}
+		rate := r.Width * r.Height * r.FPS
+		f := r.FloorAt(bpp)
+		if i > 0 && rate >= prevRate {
+			return bad("Ladder", "rung %d (%dx%d at %d fps) is not smaller than the rung before it in pixels per second", i, r.Width, r.Height, r.FPS)
+		}
+		if i > 0 && f >= prevFloor {
+			return bad("Ladder", "rung %d: floor %d bit/s is not below the floor of the rung before it (%d)", i, f, prevFloor)
+		}
+		prevRate, prevFloor = rate, f
+	}
 	return nil
 }
+
+// FloorAt is the rung's floor: Floor when set, else derived from its pixel
+// rate at bitsPerPixel (0: the default, as Config.FloorBitsPerPixel).
+func (r Rung) FloorAt(bitsPerPixel float64) int {
+	if r.Floor > 0 {
+		return r.Floor
+	}
+	if bitsPerPixel == 0 {
+		bitsPerPixel = defFloorBPP
+	}
+	return max(int(math.Round(bitsPerPixel*float64(r.Width)*float64(r.Height)*float64(r.FPS))), 1)
+}
+
+// MaxRungs is the most rungs a ladder may have, the stream's own included.
+const MaxRungs = maxRungs
 
 // withDefaults fills the zero fields.
 func (c Config) withDefaults() Config {
@@ -286,6 +393,10 @@ func (c Config) withDefaults() Config {
 	if c.RebaselineCuts == 0 {
 		c.RebaselineCuts = defRebaselineCuts
 	}
+	flt(&c.FloorBitsPerPixel, defFloorBPP)
+	flt(&c.LadderUpMargin, defLadderUpMargin)
+	dur(&c.LadderUpHold, defLadderUpHold)
+	dur(&c.LadderDownHold, defLadderDownHold)
 	return c
 }
 
@@ -338,6 +449,13 @@ type Decision struct {
 	// counted and matched, and producing them allocates nothing. The
 	// numbers behind them are in the stats that status events carry.
 	Reason string
+	// Rung is the ladder rung to use (an index into Config.Ladder; 0
+	// without a ladder), RungChanged reports that it differs from the
+	// previous decision, and RungReason says why it last changed (one of
+	// the ReasonLadder constants).
+	Rung        int
+	RungChanged bool
+	RungReason  string
 }
 
 // Reasons.
@@ -359,4 +477,9 @@ const (
 	ReasonPathChange  = "path change"  // delay re-baselined instead of cut
 	ReasonAtMinimum   = "at minimum"   // congested at Min: nothing left to cut
 	ReasonStaleSample = "stale sample" // At not after the previous sample's
+
+	ReasonLadderFloor   = "ladder down: bitrate floor"
+	ReasonLadderMin     = "ladder down: at minimum bitrate"
+	ReasonLadderEncoder = "ladder down: encoder over target"
+	ReasonLadderUp      = "ladder up: room"
 )

@@ -114,6 +114,10 @@ type Controller struct {
 	// packet headers): it turns a send rate into the video rate it carries.
 	extra  float64
 	extraN int
+
+	lad      ladder
+	rungWhy  string // why the rung last changed
+	prevRung int
 }
 
 // New makes a controller; cfg must pass Validate.
@@ -122,7 +126,7 @@ func New(cfg Config) (*Controller, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	c := &Controller{cfg: cfg, rate: cfg.Start}
+	c := &Controller{cfg: cfg, rate: cfg.Start, lad: newLadder(cfg)}
 	c.Reset()
 	return c, nil
 }
@@ -145,8 +149,13 @@ func (c *Controller) Reset() {
 		// path.
 		extra:  c.extra,
 		extraN: c.extraN,
+		// So does the rung: the encoder keeps it across a reconnect.
+		lad:      c.lad,
+		rungWhy:  c.rungWhy,
+		prevRung: c.prevRung,
 	}
 	c.ceilingMult = 1
+	c.lad.resetHolds()
 }
 
 // Update takes the sample of the last interval and returns the bitrate to
@@ -154,7 +163,7 @@ func (c *Controller) Reset() {
 func (c *Controller) Update(s Sample) Decision {
 	s = sanitize(s)
 	if c.started && s.At <= c.last {
-		return Decision{Bitrate: c.rate, Reason: ReasonStaleSample}
+		return Decision{Bitrate: c.rate, Reason: ReasonStaleSample, Rung: c.lad.rung, RungReason: c.rungWhy}
 	}
 	iv := c.cfg.Interval
 	dt := iv
@@ -326,10 +335,12 @@ func (c *Controller) Update(s Sample) Decision {
 
 	// A transport's own congestion control (GCC) knows its link: follow it
 	// down, past a dead band that ignores its wobble.
+	targetCut := false
 	if s.Target > 0 && float64(s.Target) < float64(c.rate)*(1-c.cfg.TargetDeadband) {
 		if r := c.clamp(float64(s.Target), hi); r < c.rate {
 			c.cutTo(now, r)
 			reason = ReasonTarget
+			targetCut = true
 		}
 	}
 
@@ -340,6 +351,14 @@ func (c *Controller) Update(s Sample) Decision {
 		reason = c.maybeIncrease(s, now, dt, ph, dropped, hi, reason)
 	}
 
+	calm := !congested && !dropped && sinceCut >= c.cfg.DecreaseHold
+	for _, v := range ph {
+		calm = calm && v < healthyBelow
+	}
+	if why := c.stepLadder(s, now, cut || targetCut, calm); why != "" {
+		c.rungWhy = why
+	}
+
 	c.congestedPrev = congested
 	c.prev2Loss = c.prevP[sigLoss]
 	c.prevP = p
@@ -347,7 +366,10 @@ func (c *Controller) Update(s Sample) Decision {
 	if !congested {
 		c.episodeCuts, c.pathCuts = 0, 0
 	}
-	return Decision{Bitrate: c.rate, Changed: c.rate != old, Reason: reason}
+	d := Decision{Bitrate: c.rate, Changed: c.rate != old, Reason: reason,
+		Rung: c.lad.rung, RungChanged: c.lad.rung != c.prevRung, RungReason: c.rungWhy}
+	c.prevRung = c.lad.rung
+	return d
 }
 
 // pressures returns each signal over its threshold (1 = at the threshold):
@@ -464,9 +486,16 @@ func (c *Controller) firstCut(now time.Duration, delayP, delivered float64) {
 	}
 	lvl = max(lvl, c.cfg.Min)
 	c.hasIncrease = false
-	if c.ceilingLevel > 0 && absInt(lvl-c.ceilingLevel) <= c.step(lvl, false) {
+	switch {
+	case lvl <= c.cfg.Min:
+		// A ceiling at the floor says only that the link carried no more
+		// than Min: congestion episodes there repeat for as long as the
+		// link is cut, and doubling the hold each time would keep the
+		// stream at Min for two minutes after it cleared.
+		c.ceilingMult = 1
+	case c.ceilingLevel > 0 && absInt(lvl-c.ceilingLevel) <= c.step(lvl, false):
 		c.ceilingMult = min(c.ceilingMult*2, maxCeilingMult)
-	} else {
+	default:
 		c.ceilingMult = 1
 	}
 	c.ceilingLevel = lvl
@@ -618,7 +647,9 @@ func (c *Controller) learnOverhead(s Sample, ph [nSignals]float64) {
 			return
 		}
 	}
-	x := min(max(float64(s.SendRate-s.EncoderRate), 0), float64(s.EncoderRate))
+	// Not capped at the video rate: on a small rung of the ladder the
+	// audio and the packets' own overhead are more than the video.
+	x := max(float64(s.SendRate-s.EncoderRate), 0)
 	c.extraN = min(c.extraN+1, 16)
 	c.extra += (x - c.extra) / float64(c.extraN)
 }

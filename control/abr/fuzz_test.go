@@ -9,7 +9,8 @@ import (
 
 // FuzzUpdate: any configuration New accepts and any sequence of samples,
 // however wrong, gives a bitrate in [Min, Max], at or under the cap (or Min),
-// and never panics.
+// a rung on the ladder that moves only when the decision says so, and
+// never panics.
 func FuzzUpdate(f *testing.F) {
 	f.Add(int64(testMin), int64(testMax), int64(0), int64(iv), 0.0, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 	f.Add(int64(1), int64(1), int64(1), int64(time.Millisecond), 0.99, []byte{255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0})
@@ -18,7 +19,7 @@ func FuzzUpdate(f *testing.F) {
 		if minRate < math.MinInt32 || minRate > math.MaxInt32 || maxRate < math.MinInt32 || maxRate > math.MaxInt32 || start < math.MinInt32 || start > math.MaxInt32 {
 			return // int is 32 bits on armv7; the fields are ints.
 		}
-		cfg := Config{Min: int(minRate), Max: int(maxRate), Start: int(start), Interval: time.Duration(interval), Backoff: backoff}
+		cfg := Config{Min: int(minRate), Max: int(maxRate), Start: int(start), Interval: time.Duration(interval), Backoff: backoff, Ladder: testLadder}
 		if cfg.Validate() != nil {
 			if _, err := New(cfg); err == nil {
 				t.Fatalf("New accepted what Validate refused: %+v", cfg)
@@ -30,6 +31,7 @@ func FuzzUpdate(f *testing.F) {
 			t.Fatalf("Validate accepted, New refused: %v", err)
 		}
 		const rec = 16
+		rung := 0
 		for len(data) >= rec {
 			b := data[:rec]
 			data = data[rec:]
@@ -57,6 +59,10 @@ func FuzzUpdate(f *testing.F) {
 			if d.Bitrate < cfg.Min || d.Bitrate > cfg.Max || d.Bitrate > hi && d.Reason != ReasonStaleSample {
 				t.Fatalf("sample %+v: bitrate %d outside [%d, %d] (cap %d)", s, d.Bitrate, cfg.Min, cfg.Max, hi)
 			}
+			if d.Rung < 0 || d.Rung >= len(testLadder) || d.RungChanged != (d.Rung != rung) {
+				t.Fatalf("sample %+v: rung %d (changed %v) after %d", s, d.Rung, d.RungChanged, rung)
+			}
+			rung = d.Rung
 		}
 	})
 }

@@ -46,6 +46,10 @@ type link struct {
 	// average: a static scene makes less, a tiny target more (keyframes,
 	// headers).
 	produce func(target float64) float64
+	// produceAt, when set, is produce for a ladder: what the encoder
+	// makes of a target at a rung (a smaller picture makes less at its
+	// coarsest quantiser).
+	produceAt func(target float64, rung int) float64
 	// audio is the audio bitrate; 0 means simAudio.
 	audio float64
 }
@@ -90,6 +94,7 @@ type point struct {
 	capacity float64
 	s        Sample
 	d        Decision
+	rung     int
 }
 
 // controller is what the closed loop drives: ours or the naive one.
@@ -109,22 +114,23 @@ func (l link) rtt(t time.Duration) time.Duration {
 func simulate(c controller, l link, start int, d, interval time.Duration, seed uint64) []point {
 	st := &simState{l: l, rng: rand.New(rand.NewPCG(seed, 7))}
 	rate := float64(start)
+	rung := 0
 	var out []point
 	nextSample := interval
 	for st.now = 0; st.now < d; st.now += simStep {
-		st.step(rate)
+		st.step(rate, rung)
 		if st.now+simStep >= nextSample {
 			s := st.sample(nextSample)
 			dec := c.Update(s)
-			rate = float64(dec.Bitrate)
-			out = append(out, point{t: nextSample, rate: dec.Bitrate, capacity: l.capacity(nextSample), s: s, d: dec})
+			rate, rung = float64(dec.Bitrate), dec.Rung
+			out = append(out, point{t: nextSample, rate: dec.Bitrate, capacity: l.capacity(nextSample), s: s, d: dec, rung: dec.Rung})
 			nextSample += interval
 		}
 	}
 	return out
 }
 
-func (st *simState) step(rate float64) {
+func (st *simState) step(rate float64, rung int) {
 	l := st.l
 	c := l.capacity(st.now)
 	dt := simStep.Seconds()
@@ -137,6 +143,9 @@ func (st *simState) step(rate float64) {
 	out := rate
 	if l.produce != nil {
 		out = l.produce(rate)
+	}
+	if l.produceAt != nil {
+		out = l.produceAt(rate, rung)
 	}
 	audio := l.audioRate()
 	for st.now >= st.nextFrame {
@@ -356,8 +365,12 @@ func (n *naive) Update(s Sample) Decision {
 // understood.
 func logTrace(t interface{ Logf(string, ...any) }, tr []point) {
 	for _, p := range tr {
-		t.Logf("%6.1fs cap=%5.0fk rate=%5dk rtt=%4dms sb=%4dms qd=%4dms loss=%4.1f%% send=%5dk enc=%5dk drops=%d target=%dk %s",
+		why := p.d.Reason
+		if p.d.RungChanged {
+			why += " [" + p.d.RungReason + "]"
+		}
+		t.Logf("%6.1fs cap=%5.0fk rate=%5dk rtt=%4dms sb=%4dms qd=%4dms loss=%4.1f%% send=%5dk enc=%5dk drops=%d target=%dk rung=%d %s",
 			p.t.Seconds(), p.capacity/1000, p.rate/1000, p.s.RTT.Milliseconds(), p.s.SendBuffer.Milliseconds(),
-			p.s.QueueDelay.Milliseconds(), p.s.Loss*100, p.s.SendRate/1000, p.s.EncoderRate/1000, p.s.QueueDrops, p.s.Target/1000, p.d.Reason)
+			p.s.QueueDelay.Milliseconds(), p.s.Loss*100, p.s.SendRate/1000, p.s.EncoderRate/1000, p.s.QueueDrops, p.s.Target/1000, p.rung, why)
 	}
 }

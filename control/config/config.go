@@ -61,7 +61,32 @@ type Video struct {
 	// temperature and battery, between MinBitrate and the stream's own.
 	Adapt      bool `yaml:"adapt"`
 	MinBitrate int  `yaml:"minBitrate"`
+	// Ladder is the resolution and frame-rate ladder adaptation steps
+	// down when the bitrate reaches a rung's floor.
+	Ladder []Rung `yaml:"ladder"`
 }
+
+// Rung is one step of the ladder; see configs/glassagent.yaml.
+type Rung struct {
+	Width      int `yaml:"width"`
+	Height     int `yaml:"height"`
+	FPS        int `yaml:"fps"`
+	MinBitrate int `yaml:"minBitrate"`
+}
+
+// minAdaptBitrate is the lowest floor adaptation may be given: below a
+// stream's own lowest bitrate (pipeline.MinBitrate), because the ladder's
+// small rungs (240p15) are still a picture at 50 kbit/s; the encoders take
+// no less.
+const minAdaptBitrate = 50_000
+
+// maxLadder is the most rungs the file may list: the controller takes the
+// stream's own size and seven below it.
+const maxLadder = 7
+
+// minRungBitrate is the lowest floor a rung may set: a 240p15 picture is
+// still worth 30 kbit/s or so; below 10 kbit/s it is not video.
+const minRungBitrate = 10_000
 
 // Audio holds the audio defaults.
 type Audio struct {
@@ -130,7 +155,7 @@ func Defaults() File {
 	return File{
 		Devices: Devices{Camera: d.Camera, Mic: d.Mic, Speaker: "default", Encoder: d.Encoder},
 		Video: Video{Width: d.Video.Width, Height: d.Video.Height, FPS: d.Video.FrameRate, Bitrate: d.Video.Bitrate,
-			Adapt: !d.Adapt.Off, MinBitrate: d.Adapt.MinBitrate},
+			Adapt: !d.Adapt.Off, MinBitrate: d.Adapt.MinBitrate, Ladder: fileLadder(d.Adapt.Ladder)},
 		Audio: Audio{Bitrate: d.Audio.Bitrate, SampleRate: d.Audio.SampleRate, Channels: d.Channels},
 		API:   API{Socket: "/run/glassagent/api.sock", Mode: "0660"},
 		// The same values as control.Defaults, as they read in the file.
@@ -262,8 +287,11 @@ func (f *File) validate() error {
 		return bad("$.video.fps", "%d: must be 1 to %d", v.FPS, pipeline.MaxFPS)
 	case v.Bitrate < pipeline.MinBitrate || v.Bitrate > pipeline.MaxBitrate:
 		return bad("$.video.bitrate", "%d bit/s: must be %d to %d", v.Bitrate, pipeline.MinBitrate, pipeline.MaxBitrate)
-	case v.MinBitrate < pipeline.MinBitrate || v.MinBitrate > v.Bitrate:
-		return bad("$.video.minBitrate", "%d bit/s: must be %d to video.bitrate (%d)", v.MinBitrate, pipeline.MinBitrate, v.Bitrate)
+	case v.MinBitrate < minAdaptBitrate || v.MinBitrate > v.Bitrate:
+		return bad("$.video.minBitrate", "%d bit/s: must be %d to video.bitrate (%d)", v.MinBitrate, minAdaptBitrate, v.Bitrate)
+	}
+	if err := validateLadder(v.Ladder); err != nil {
+		return err
 	}
 	a := f.Audio
 	switch {
@@ -319,6 +347,56 @@ func (f *File) validate() error {
 	return oneOf("$.log.level", f.Log.Level, "debug", "info", "warn", "error")
 }
 
+// validateLadder checks each rung and that each is a step down from the
+// one before: smaller in height or frame rate, larger in neither, and with
+// a lower floor when both set one.
+func validateLadder(l []Rung) error {
+	if len(l) > maxLadder {
+		return bad("$.video.ladder", "%d rungs: at most %d", len(l), maxLadder)
+	}
+	for i, r := range l {
+		at := func(key string) string { return fmt.Sprintf("$.video.ladder[%d].%s", i, key) }
+		switch {
+		case r.Height < pipeline.MinDimension || r.Height > pipeline.MaxDimension || r.Height%2 != 0:
+			return bad(at("height"), "%d: must be even, %d to %d", r.Height, pipeline.MinDimension, pipeline.MaxDimension)
+		case r.Width != 0 && (r.Width < pipeline.MinDimension || r.Width > pipeline.MaxDimension || r.Width%2 != 0):
+			return bad(at("width"), "%d: must be 0 (the stream's aspect ratio) or even, %d to %d", r.Width, pipeline.MinDimension, pipeline.MaxDimension)
+		case r.FPS < 1 || r.FPS > pipeline.MaxFPS:
+			return bad(at("fps"), "%d: must be 1 to %d", r.FPS, pipeline.MaxFPS)
+		case r.MinBitrate != 0 && (r.MinBitrate < minRungBitrate || r.MinBitrate > pipeline.MaxBitrate):
+			return bad(at("minBitrate"), "%d bit/s: must be 0 (derived) or %d to %d", r.MinBitrate, minRungBitrate, pipeline.MaxBitrate)
+		}
+		if i == 0 {
+			continue
+		}
+		p := l[i-1]
+		switch {
+		case r.Height > p.Height || r.FPS > p.FPS || r.Width != 0 && p.Width != 0 && r.Width > p.Width:
+			return bad(at("height"), "%s is larger than the rung before it (%s): each rung must step down", rungName(r), rungName(p))
+		case r.Height == p.Height && r.FPS == p.FPS && r.Width == p.Width:
+			return bad(at("height"), "%s repeats the rung before it", rungName(r))
+		case r.MinBitrate != 0 && p.MinBitrate != 0 && r.MinBitrate >= p.MinBitrate:
+			return bad(at("minBitrate"), "%d bit/s: must be below the rung before it (%d)", r.MinBitrate, p.MinBitrate)
+		}
+	}
+	return nil
+}
+
+func rungName(r Rung) string {
+	if r.Width != 0 {
+		return fmt.Sprintf("%dx%d at %d fps", r.Width, r.Height, r.FPS)
+	}
+	return fmt.Sprintf("%dp%d", r.Height, r.FPS)
+}
+
+func fileLadder(l []control.LadderRung) []Rung {
+	out := make([]Rung, 0, len(l))
+	for _, r := range l {
+		out = append(out, Rung{Width: r.Width, Height: r.Height, FPS: r.FPS, MinBitrate: r.MinBitrate})
+	}
+	return out
+}
+
 // Secret reads a secret file (a token), trimmed; empty path, empty secret.
 func Secret(path string) (string, error) {
 	if path == "" {
@@ -339,6 +417,10 @@ func (f File) Manager() (control.Config, error) {
 	c.Audio = control.AudioConfig{Bitrate: f.Audio.Bitrate, SampleRate: f.Audio.SampleRate}
 	c.Channels = f.Audio.Channels
 	c.Adapt.Off, c.Adapt.MinBitrate = !f.Video.Adapt, f.Video.MinBitrate
+	c.Adapt.Ladder = make([]control.LadderRung, 0, len(f.Video.Ladder))
+	for _, r := range f.Video.Ladder {
+		c.Adapt.Ladder = append(c.Adapt.Ladder, control.LadderRung{Width: r.Width, Height: r.Height, FPS: r.FPS, MinBitrate: r.MinBitrate})
+	}
 	c.KeepAliveTimeout = f.KeepAlive.Timeout.D()
 	c.BackoffInitial, c.BackoffMax, c.GiveUpAfter = f.Reconnect.Initial.D(), f.Reconnect.Max.D(), f.Reconnect.GiveUp.D()
 	c.Publish.CAFile = f.TLS.CAFile

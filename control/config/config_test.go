@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,7 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f != Defaults() {
+	if !reflect.DeepEqual(f, Defaults()) {
 		t.Errorf("configs/glassagent.yaml differs from the defaults:\n%+v\n%+v", f, Defaults())
 	}
 }
@@ -50,8 +52,8 @@ func TestBadFiles(t *testing.T) {
 		{"video:\n  width: 1281\n", "g.yaml:2: video.width: 1281: must be even, 16 to 4096"},
 		{"\n\nvideo:\n  fps: 0\n", "g.yaml:4: video.fps: 0: must be 1 to 60"},
 		{"video:\n  bitrate: -1\n", "g.yaml:2: video.bitrate: -1 bit/s: must be 100000 to 20000000"},
-		{"video:\n  minBitrate: 50000\n", "g.yaml:2: video.minBitrate: 50000 bit/s: must be 100000 to video.bitrate (2000000)"},
-		{"video:\n  bitrate: 300000\n  minBitrate: 400000\n", "g.yaml:3: video.minBitrate: 400000 bit/s: must be 100000 to video.bitrate (300000)"},
+		{"video:\n  minBitrate: 40000\n", "g.yaml:2: video.minBitrate: 40000 bit/s: must be 50000 to video.bitrate (2000000)"},
+		{"video:\n  bitrate: 300000\n  minBitrate: 400000\n", "g.yaml:3: video.minBitrate: 400000 bit/s: must be 50000 to video.bitrate (300000)"},
 		{"video:\n  adapt: maybe\n", "g.yaml:2:10: cannot unmarshal string into Go struct field File.Video of type bool"},
 		{"audio:\n  sampleRate: 22050\n", "g.yaml:2: audio.sampleRate: 22050: must be 44100 or 48000"},
 		{"keepalive:\n  timeout: soon\n", `g.yaml:2: keepalive.timeout: "soon" is not a duration`},
@@ -63,6 +65,16 @@ func TestBadFiles(t *testing.T) {
 		{"log:\n  level: loud\n", `g.yaml:2: log.level: "loud": must be one of debug, info, warn, error`},
 		{"devices:\n  encoder: gpu\n", `g.yaml:2: devices.encoder: "gpu": must be one of auto, hw, sw`},
 		{"battery:\n  minLevel: 120\n", "g.yaml:2: battery.minLevel: 120: must be 0 (no check) to 100"},
+		{"video:\n  ladder:\n    - {height: 540, fps: 30}\n    - {height: 361, fps: 30}\n", "g.yaml:4: video.ladder[1].height: 361: must be even, 16 to 4096"},
+		{"video:\n  ladder:\n    - height: 540\n      fps: 0\n", "g.yaml:4: video.ladder[0].fps: 0: must be 1 to 60"},
+		{"video:\n  ladder:\n    - {height: 540, fps: 30, width: 7}\n", "video.ladder[0].width: 7: must be 0 (the stream's aspect ratio) or even, 16 to 4096"},
+		{"video:\n  ladder:\n    - {height: 360, fps: 30}\n    - {height: 540, fps: 30}\n", "g.yaml:4: video.ladder[1].height: 540p30 is larger than the rung before it (360p30): each rung must step down"},
+		{"video:\n  ladder:\n    - {height: 360, fps: 15}\n    - {height: 240, fps: 30}\n", "video.ladder[1].height: 240p30 is larger than the rung before it (360p15)"},
+		{"video:\n  ladder:\n    - {height: 360, fps: 15}\n    - {height: 360, fps: 15}\n", "video.ladder[1].height: 360p15 repeats the rung before it"},
+		{"video:\n  ladder:\n    - {height: 540, fps: 30, minBitrate: 300000}\n    - {height: 360, fps: 30, minBitrate: 300000}\n", "video.ladder[1].minBitrate: 300000 bit/s: must be below the rung before it (300000)"},
+		{"video:\n  ladder:\n    - {height: 540, fps: 30, minBitrate: 5000}\n", "video.ladder[0].minBitrate: 5000 bit/s: must be 0 (derived) or 10000 to 20000000"},
+		{"video:\n  ladder: [{height: 720, fps: 30}, {height: 540, fps: 30}, {height: 480, fps: 30}, {height: 360, fps: 30}, {height: 360, fps: 20}, {height: 360, fps: 15}, {height: 240, fps: 15}, {height: 180, fps: 15}]\n", "video.ladder: 8 rungs: at most 7"},
+		{"video:\n  ladder:\n    - {height: 540, frames: 30}\n", `unknown key "frames"`},
 	}
 	for _, c := range cases {
 		_, err := Parse("g.yaml", []byte(c.src), nil)
@@ -89,6 +101,29 @@ func TestSecretsFromFiles(t *testing.T) {
 	}
 }
 
+// The ladder: the default when the file says nothing, the file's own, and
+// none at all with an empty list; each reaches the manager as written.
+func TestLadder(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"", "[{0 720 30 0} {0 540 30 0} {0 360 30 0} {0 360 15 0} {0 240 15 0}]"},
+		{"video:\n  ladder:\n    - {width: 854, height: 480, fps: 30, minBitrate: 400000}\n    - {height: 240, fps: 10}\n",
+			"[{854 480 30 400000} {0 240 10 0}]"},
+		{"video:\n  ladder: []\n", "[]"},
+	} {
+		f, err := Parse("g.yaml", []byte(c.src), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", c.src, err)
+		}
+		m, err := f.Manager()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(m.Adapt.Ladder); got != c.want {
+			t.Errorf("%q: manager ladder %s, want %s", c.src, got, c.want)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	src, _ := os.ReadFile("../../configs/glassagent.yaml")
 	f.Add(string(src))
@@ -106,6 +141,14 @@ func FuzzParse(f *testing.F) {
 		if cfg.Video.Width < 16 || cfg.Video.Width%2 != 0 || cfg.Video.FPS < 1 || cfg.Audio.Channels < 1 || cfg.Audio.Channels > 2 {
 			t.Fatalf("accepted %+v", cfg)
 		}
+		// Every accepted ladder steps down.
+		l := cfg.Video.Ladder
+		for i := 1; i < len(l); i++ {
+			if l[i].Height > l[i-1].Height || l[i].FPS > l[i-1].FPS || l[i] == l[i-1] {
+				t.Fatalf("accepted a ladder that does not step down: %+v", l)
+			}
+		}
+
 	})
 }
 

@@ -74,7 +74,14 @@ type Pipeline struct {
 	finished    atomic.Bool
 	encCloseErr error
 
+	// The resolution ladder: the rung asked (SetRung), the one applied.
+	wantRung atomic.Pointer[Rung]
+	rungMu   sync.Mutex
+	rung     Rung
+	rungNote string
+
 	framesCaptured atomic.Uint64
+	framesSkipped  atomic.Uint64 // left out for a rung's lower frame rate
 	framesEncoded  atomic.Uint64
 	audioUnits     atomic.Uint64
 	seqGaps        atomic.Uint64
@@ -105,6 +112,8 @@ func Start(cfg Config) (*Pipeline, error) {
 		qc.OnVideoDrop = cfg.VideoEncoder.ForceKeyframe
 	}
 	p.queue = media.NewQueue(qc)
+	vf := cfg.Video.Format()
+	p.rung = Rung{Width: vf.Width, Height: vf.Height, FPS: vf.FPS}
 	p.captureWG.Add(2)
 	go p.runVideo(ctx)
 	go p.runAudio(ctx)
@@ -152,6 +161,7 @@ func (p *Pipeline) runVideo(ctx context.Context) {
 	defer p.captureWG.Done()
 	var lastSeq uint64
 	first := true
+	rs := rungState{cur: p.rung}
 	for {
 		f, err := p.cfg.Video.Read(ctx)
 		if err != nil {
@@ -165,8 +175,25 @@ func (p *Pipeline) runVideo(ctx context.Context) {
 			p.seqGaps.Add(f.Seq - lastSeq - 1)
 		}
 		first, lastSeq = false, f.Seq
-		units, err := p.cfg.VideoEncoder.Encode(f)
-		f.Release()
+		p.applyRung(&rs, f)
+		if !rs.gate.keep(f.PTS) {
+			p.framesSkipped.Add(1)
+			f.Release()
+			continue
+		}
+		in := f
+		if rs.scaler != nil {
+			// The scaled frame is the scaler's: the camera's buffer goes
+			// back before encoding.
+			if in, err = rs.scaler.Scale(f); err != nil {
+				f.Release()
+				p.fail(wrapCode(media.CodeEncoderFailed, "scaling to the ladder's rung", err))
+				return
+			}
+			f.Release()
+		}
+		units, err := p.cfg.VideoEncoder.Encode(in)
+		f.Release() // a no-op when released above
 		if err != nil {
 			p.fail(wrapCode(media.CodeEncoderFailed, "video encoder", err))
 			return

@@ -16,6 +16,13 @@ type Stats struct {
 	AudioUnits     uint64
 	// CaptureGaps counts frames the source lost (sequence number gaps).
 	CaptureGaps uint64
+	// FramesSkipped counts the frames left out for a ladder rung's lower
+	// frame rate: by design, not lost.
+	FramesSkipped uint64
+	// Rung is the size and frame rate encoded now; RungNote says why it
+	// differs from what was asked last ("" when it does not).
+	Rung     Rung
+	RungNote string
 	// FPS is the encoded frame rate over the last second.
 	FPS float64
 	// VideoBitrate is the encoder's output over the last second, bit/s.
@@ -39,10 +46,12 @@ func (p *Pipeline) Stats() Stats {
 		Keyframes:      p.keyframes.Load(),
 		AudioUnits:     p.audioUnits.Load(),
 		CaptureGaps:    p.seqGaps.Load(),
+		FramesSkipped:  p.framesSkipped.Load(),
 		FPS:            frames,
 		VideoBitrate:   int(bytes * 8),
 		Queue:          p.queue.Stats(),
 	}
+	s.Rung, s.RungNote = p.Rung()
 	p.pubMu.Lock()
 	if p.pub != nil {
 		s.Publish = p.pub.Stats()

@@ -39,7 +39,9 @@ func TestMux(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m.out.flush()
+	if err := m.finish(); err != nil {
+		t.Fatal(err)
+	}
 	full := 0
 	for _, n := range sizes {
 		if n%188 != 0 || n > defaultPayload {
@@ -86,7 +88,7 @@ func TestMux(t *testing.T) {
 		t.Fatal(err)
 	}
 	var vpts, apts []int64
-	keys := 0
+	keys, pes := 0, 0
 	for _, tr := range r.Tracks() {
 		switch tr.Codec.(type) {
 		case *mpegts.CodecH264:
@@ -102,7 +104,12 @@ func TestMux(t *testing.T) {
 			})
 		case *mpegts.CodecMPEG4Audio:
 			r.OnDataMPEG4Audio(tr, func(pts int64, aus [][]byte) error {
-				apts = append(apts, pts)
+				// One PES, several frames, each a frame's time after the
+				// one before.
+				pes++
+				for i := range aus {
+					apts = append(apts, pts+int64(i)*m.frameTicks)
+				}
 				return nil
 			})
 		}
@@ -119,6 +126,17 @@ func TestMux(t *testing.T) {
 	}
 	if len(apts) < len(f.AudioUnits)-2 {
 		t.Errorf("read back %d audio frames of %d", len(apts), len(f.AudioUnits))
+	}
+	// Bundled: at 30 fps about one and a half frames per PES, never more
+	// than maxAudioBundle.
+	if pes*5 > len(apts)*4 || pes*maxAudioBundle < len(apts) {
+		t.Errorf("%d audio frames in %d PES: want them bundled, %d at most each", len(apts), pes, maxAudioBundle)
+	}
+	for i := 1; i < len(apts); i++ {
+		if d := apts[i] - apts[i-1]; d < m.frameTicks*9/10 || d > m.frameTicks*11/10 {
+			t.Errorf("audio frame %d is %d ticks after the one before, want %d", i, d, m.frameTicks)
+			break
+		}
 	}
 }
 

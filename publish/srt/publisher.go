@@ -78,7 +78,7 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 			if errors.Is(err, media.ErrQueueClosed) {
 				// The stream ended cleanly: let what is sent arrive
 				// before the shutdown, like SRT's linger.
-				m.out.flush()
+				m.finish()
 				p.linger(ctx, conn)
 				return nil
 			}

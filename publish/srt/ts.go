@@ -20,10 +20,10 @@ type tsMuxer struct {
 	ccPMT   uint8
 	ccVideo uint8
 	ccAudio uint8
-	pes     [32]byte  // PES header scratch
-	adts    [7]byte   // ADTS header scratch
-	pieces  [][]byte  // payload pieces of the current PES, reused
-	aacConf aacConfig // ADTS fields from the AudioSpecificConfig
+	pes     [32]byte                 // PES header scratch
+	adts    [maxAudioBundle * 7]byte // ADTS headers scratch, one per frame of a PES
+	pieces  [][]byte                 // payload pieces of the current PES, reused
+	aacConf aacConfig                // ADTS fields from the AudioSpecificConfig
 }
 
 const (
@@ -145,17 +145,34 @@ func (m *tsMuxer) writeVideo(pts, dts int64, key bool, nalus [][]byte) error {
 	return m.writePES(pidVideo, &m.ccVideo, m.pieces, key, dts-pcrBehind, true)
 }
 
-// writeAudio writes each raw AAC frame as a PES with its ADTS header.
-func (m *tsMuxer) writeAudio(pts int64, frames [][]byte, frameTicks int64) error {
+// maxAudioBundle is the most AAC frames one PES carries (see muxer).
+const maxAudioBundle = 4
+
+// writeAudio writes raw AAC frames (at most maxAudioBundle, consecutive,
+// the first at pts) as one PES, each frame behind its ADTS header, as
+// ffmpeg does: one frame per PES costs a whole 188-byte packet for some 90
+// bytes of audio at low bitrates.
+func (m *tsMuxer) writeAudio(pts int64, frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	if len(frames) > maxAudioBundle {
+		frames = frames[:maxAudioBundle]
+	}
 	c := m.aacConf
+	size := 0
+	for _, f := range frames {
+		size += 7 + len(f)
+	}
+	h := m.pes[:]
+	h[0], h[1], h[2], h[3] = 0, 0, 1, 0xc0
+	binary.BigEndian.PutUint16(h[4:], uint16(3+5+size))
+	h[6], h[7], h[8] = 0x84, 0x80, 5
+	putTimestamp(h[9:], 2, pts)
+	m.pieces = append(m.pieces[:0], h[:14])
 	for n, f := range frames {
 		l := 7 + len(f)
-		h := m.pes[:]
-		h[0], h[1], h[2], h[3] = 0, 0, 1, 0xc0
-		binary.BigEndian.PutUint16(h[4:], uint16(3+5+l))
-		h[6], h[7], h[8] = 0x84, 0x80, 5
-		putTimestamp(h[9:], 2, pts+int64(n)*frameTicks)
-		a := m.adts[:]
+		a := m.adts[7*n : 7*n+7]
 		a[0] = 0xff
 		a[1] = 0xf1 // MPEG-4, no CRC
 		a[2] = (c.objectType-1)<<6 | c.freqIndex<<2 | c.channels>>2
@@ -163,12 +180,9 @@ func (m *tsMuxer) writeAudio(pts int64, frames [][]byte, frameTicks int64) error
 		a[4] = byte(l >> 3)
 		a[5] = byte(l&7)<<5 | 0x1f // buffer fullness 0x7ff: VBR
 		a[6] = 0xfc
-		m.pieces = append(m.pieces[:0], h[:14], a, f)
-		if err := m.writePES(pidAudio, &m.ccAudio, m.pieces, true, 0, false); err != nil {
-			return err
-		}
+		m.pieces = append(m.pieces, a, f)
 	}
-	return nil
+	return m.writePES(pidAudio, &m.ccAudio, m.pieces, true, 0, false)
 }
 
 // writePES splits a PES (given as pieces) into packets. The first packet
