@@ -82,7 +82,8 @@ func adaptInNetns(t *testing.T, name string) bool {
 
 // adaptToCut runs one stream to url through a cut and its end; recording
 // is what the receiver wrote, complete once receiverDone returns; the
-// longest freeze the receiver decodes must be maxFreeze seconds at most.
+// longest freeze the receiver decodes must be maxFreeze seconds at most
+// (0: logged only).
 func adaptToCut(t *testing.T, url, recording string, maxFreeze float64, receiverDone func()) {
 	cfg := testConfig()
 	cfg.Video = VideoConfig{Width: 1280, Height: 720, Bitrate: 1_500_000, FrameRate: 30}
@@ -208,7 +209,7 @@ func adaptToCut(t *testing.T, url, recording string, maxFreeze float64, receiver
 	span := frames[len(frames)-1].pts - frames[0].pts
 	t.Logf("delivered %d frames over %.1f s (%d encoded: %.1f%%), longest freeze %.2f s (%.1f s into the recording), %d decoder errors; sizes decoded in turn: %s",
 		len(frames), span, encoded, 100*float64(len(frames))/float64(encoded), freeze, freezeAt, errs, strings.Join(sizes, " "))
-	if freeze > maxFreeze {
+	if maxFreeze > 0 && freeze > maxFreeze {
 		t.Errorf("longest freeze %.2f s, want %.0f s at most", freeze, maxFreeze)
 	}
 	if len(sizes) < 2 || sizes[0] != "1280x720" {

@@ -219,7 +219,7 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 		defer e.wg.Done()
 		switch {
 		case tr.Kind() == webrtc.RTPCodecTypeVideo && e.OnFrame != nil:
-			e.readFrames(tr)
+			e.readFrames(pc, tr)
 		case tr.Kind() == webrtc.RTPCodecTypeVideo:
 			e.readVideo(pc, tr)
 		default:
@@ -360,17 +360,32 @@ func (e *Endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) 
 // readFrames reassembles video frames through a jitter buffer (pion's
 // sample builder: packets in sequence order, up to 256 packets late, a
 // frame with a hole dropped) and hands each to OnFrame. A hole is waited
-// for up to a second, as a player's jitter buffer would for NACKs.
-func (e *Endpoint) readFrames(tr *webrtc.TrackRemote) {
+// for up to a second, as a player's jitter buffer would for NACKs; when
+// it gives a frame up, the endpoint asks for a keyframe (PLI, at most
+// every 300 ms), as a browser does when its decoder lost a reference.
+func (e *Endpoint) readFrames(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) {
 	sb := samplebuilder.New(1024, &codecs.H264Packet{}, 90000, samplebuilder.WithMaxTimeDelay(time.Second))
+	var lastPLI time.Time
+	padding := 0
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
+		if len(pkt.Payload) == 0 {
+			// Congestion control's padding probes: the sample builder
+			// counts them as dropped, which is no loss.
+			padding++
+		}
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			lost := int(s.PrevDroppedPackets) - padding
+			padding = 0
 			now := time.Now()
+			if lost > 0 && !containsIDR(s.Data) && now.Sub(lastPLI) >= 300*time.Millisecond {
+				lastPLI = now
+				pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+			}
 			e.mu.Lock()
 			if e.firstVideo.IsZero() {
 				e.firstVideo = now

@@ -1,0 +1,122 @@
+package control
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+
+	"github.com/glassagent/glassagent/media/mediatest"
+	"github.com/glassagent/glassagent/publish/whip/whiptest"
+)
+
+// TestAdaptToBandwidthCutWHIP is TestAdaptToBandwidthCut over WHIP: the
+// signals are WebRTC's own congestion controller (GCC, from the endpoint's
+// TWCC feedback), its RTT and loss, and the ladder as over SRT and RTMP.
+// The pion endpoint reassembles frames through a jitter buffer, as a
+// player would, and records them in MPEG-TS with their RTP timestamps, so
+// the same decoding (ffprobe) measures the freeze and the sizes; it asks
+// for a keyframe when the jitter buffer gives a frame up, as a browser
+// does.
+//
+// Asserted: below the cut link within 3 s (1.0-1.5 s in the runs so
+// far), the ladder down and back up, no reconnection. The longest freeze
+// is logged, not asserted, and misses the 1 s: 1.9-2.0 s in
+// most runs, 9.6 s in one, each time starting at the cut. In its first
+// second, before the bitrate comes down, tbf drops a burst of some 80
+// packets, whose NACKed repeats queue behind the overfill; the jitter
+// buffer gives those frames up after its second and the picture resumes
+// at the keyframe asked for. The long case is not explained yet (the
+// keyframe lost again, or pion's sample builder holding on to a hole):
+// see NOTES.md.
+func TestAdaptToBandwidthCutWHIP(t *testing.T) {
+	if !adaptInNetns(t, "TestAdaptToBandwidthCutWHIP") {
+		return
+	}
+	mediatest.NeedTool(t, "ffprobe")
+	loMTU(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
+	rec := filepath.Join(t.TempDir(), "rx.ts")
+	rx, err := startWHIPRecorder(addr, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.close()
+	adaptToCut(t, "http://"+addr+"/whip", rec, 0, rx.close)
+	if rx.err != nil {
+		t.Errorf("recording: %v", rx.err)
+	}
+}
+
+// whipRecorder is a WHIP endpoint that writes the video it gets to an
+// MPEG-TS file, each frame at its RTP timestamp.
+type whipRecorder struct {
+	e    *whiptest.Endpoint
+	f    *os.File
+	mu   sync.Mutex
+	w    *mpegts.Writer
+	tr   *mpegts.Track
+	t0   uint32
+	last int64 // unwrapped RTP time of the last frame
+	seen bool
+	err  error
+	once sync.Once
+}
+
+func startWHIPRecorder(addr, file string) (*whipRecorder, error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	r := &whipRecorder{f: f, tr: &mpegts.Track{Codec: &mpegts.CodecH264{}}}
+	r.w = &mpegts.Writer{W: f, Tracks: []*mpegts.Track{r.tr}}
+	if err := r.w.Initialize(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	e, err := whiptest.StartOn(addr, nil, func(e *whiptest.Endpoint) {
+		e.Loopback = true
+		e.OnFrame = r.frame
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.e = e
+	return r, nil
+}
+
+func (r *whipRecorder) frame(_ time.Time, ts uint32, annexB []byte) {
+	var au h264.AnnexB
+	if au.Unmarshal(annexB) != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.seen {
+		r.seen, r.t0 = true, ts
+	}
+	// RTP time since the first frame, across the 32-bit wrap.
+	pts := r.last + int64(int32(ts-r.t0-uint32(r.last)))
+	r.last = pts
+	if err := r.w.WriteH264(r.tr, pts, pts, au); err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+// close ends the endpoint's peer connections and completes the file.
+func (r *whipRecorder) close() {
+	r.once.Do(func() {
+		r.e.Close()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err := r.f.Close(); err != nil && r.err == nil {
+			r.err = err
+		}
+	})
+}
