@@ -116,12 +116,12 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	if err == nil {
-		// The queue closed: end the stream as encoders do, so the server
-		// finalizes it (recordings, viewers) at once rather than when it
-		// notices the hang-up. Closing then waits for queued writes.
-		_ = s.cc.DeleteStream(&message.NetStreamDeleteStream{StreamID: s.stream.StreamID()})
-	}
+	// No deleteStream on a clean end: go-rtmp v0.0.7's DeleteStream
+	// removes the stream from a map its message loop reads without a lock
+	// (a data race the race detector caught in TestPublishToNginx, and a
+	// fatal "concurrent map read and map write" waiting to happen). The
+	// server finalizes the stream when the connection closes, which the
+	// deferred close does right after, once queued writes are out.
 	return err
 }
 
