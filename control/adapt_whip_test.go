@@ -29,7 +29,7 @@ import (
 // asserted: it follows GCC's own estimate, which came back to twice the
 // cut's target in 37 s in two runs and 58 s in a third, when the ladder
 // had not yet stepped up at 90 s. The longest freeze
-// is logged, not asserted, and misses the 1 s: 1.9-2.0 s in
+// is logged, not asserted, and misses the 1 s: 1.9-4.9 s in
 // most runs, 9.6 s in one, each time starting at the cut. In its first
 // second, before the bitrate comes down, tbf drops a burst of some 80
 // packets, whose NACKed repeats queue behind the overfill; the jitter
