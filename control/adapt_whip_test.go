@@ -45,7 +45,7 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 	loMTU(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
 	rec := filepath.Join(t.TempDir(), "rx.ts")
-	rx, err := startWHIPRecorder(addr, rec)
+	rx, err := startWHIPRecorder(addr, 0, rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,14 +56,19 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 	}
 }
 
-// whipRecorder is a WHIP endpoint that writes the video it gets to an
-// MPEG-TS file, each frame at its RTP timestamp.
+// whipRecorder is a WHIP endpoint (pion, with a jitter buffer) that
+// writes the video it gets to an MPEG-TS file, each frame at its RTP
+// timestamp, and, for the fault matrix, logs every frame as it arrives
+// with what frame_num says about it.
 type whipRecorder struct {
 	e    *whiptest.Endpoint
+	file string
 	f    *os.File
+	log  *frameLog // nil: record only
 	mu   sync.Mutex
 	w    *mpegts.Writer
 	tr   *mpegts.Track
+	nums frameNums
 	t0   uint32
 	last int64 // unwrapped RTP time of the last frame
 	seen bool
@@ -71,19 +76,21 @@ type whipRecorder struct {
 	once sync.Once
 }
 
-func startWHIPRecorder(addr, file string) (*whipRecorder, error) {
+// startWHIPRecorder serves WHIP on addr; its media arrives on udpPort when
+// that is set (so faults can hit it and a new endpoint take it over).
+func startWHIPRecorder(addr string, udpPort int, file string, log *frameLog) (*whipRecorder, error) {
 	f, err := os.Create(file)
 	if err != nil {
 		return nil, err
 	}
-	r := &whipRecorder{f: f, tr: &mpegts.Track{Codec: &mpegts.CodecH264{}}}
+	r := &whipRecorder{file: file, f: f, log: log, tr: &mpegts.Track{Codec: &mpegts.CodecH264{}}}
 	r.w = &mpegts.Writer{W: f, Tracks: []*mpegts.Track{r.tr}}
 	if err := r.w.Initialize(); err != nil {
 		f.Close()
 		return nil, err
 	}
 	e, err := whiptest.StartOn(addr, nil, func(e *whiptest.Endpoint) {
-		e.Loopback = true
+		e.Loopback, e.UDPPort = true, udpPort
 		e.OnFrame = r.frame
 	})
 	if err != nil {
@@ -94,13 +101,17 @@ func startWHIPRecorder(addr, file string) (*whipRecorder, error) {
 	return r, nil
 }
 
-func (r *whipRecorder) frame(_ time.Time, ts uint32, annexB []byte) {
+func (r *whipRecorder) frame(arrived time.Time, ts uint32, annexB []byte) {
 	var au h264.AnnexB
 	if au.Unmarshal(annexB) != nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.log != nil {
+		missing := r.nums.missing(au)
+		r.log.add(arrived, au, r.nums.undecodable(), missing)
+	}
 	if !r.seen {
 		r.seen, r.t0 = true, ts
 	}

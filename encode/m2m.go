@@ -356,12 +356,8 @@ func (e *M2MEncoder) Reconfigure(width, height, fps int) error {
 	if fps == e.params.FPS {
 		return nil
 	}
-	outType := uint32(v4l2.BufTypeVideoOutput)
-	if e.dev.Caps&v4l2.CapVideoM2MMplane != 0 {
-		outType = v4l2.BufTypeVideoOutputMplane
-	}
 	e.ctrlMu.Lock()
-	e.dev.SetFrameRate(outType, fps) // advisory, as at setup: a driver that refuses it still encodes every frame it gets
+	e.dev.SetFrameRate(e.outType, fps) // advisory, as at setup: a driver that refuses it still encodes every frame it gets
 	e.params.FPS = fps
 	e.ctrlMu.Unlock()
 	e.ForceKeyframe()
