@@ -301,8 +301,9 @@ func (p *Publisher) send(ctx context.Context, s *session, in publish.Input) erro
 			return err
 		}
 		for _, t := range tags {
+			at := time.Now()
 			if err := w.write(t.ts, t.video, t.body); err != nil {
-				return p.lost(s, err)
+				return p.lostAt(s, err, at)
 			}
 		}
 		if len(tags) > 0 {
@@ -323,8 +324,15 @@ func (p *Publisher) send(ctx context.Context, s *session, in publish.Input) erro
 const refuseWindow = time.Second
 
 // lost classifies a connection that failed while sending.
-func (p *Publisher) lost(s *session, err error) error {
-	if time.Since(s.started) < refuseWindow && hungUp(err) {
+func (p *Publisher) lost(s *session, err error) error { return p.lostAt(s, err, time.Now()) }
+
+// lostAt is lost for a write begun at at. go-rtmp's Write waits up to 5 s
+// for its writer goroutine, and when the server hung up that wait ends in
+// a timeout, not the socket's error: the reader's LastError then says
+// whether the far end closed, and the refusal window counts to when the
+// write began.
+func (p *Publisher) lostAt(s *session, err error, at time.Time) error {
+	if at.Sub(s.started) < refuseWindow && (hungUp(err) || hungUp(s.cc.LastError())) {
 		return media.Errorf(media.CodeAuthFailed, "RTMP server %s closed the connection right after accepting the stream (refused by an access rule?)", p.t.addr)
 	}
 	return media.Errorf(media.CodeConnectionLost, "RTMP connection to %s lost: %s", p.t.addr, redactKey(err.Error(), p.t.key))
