@@ -17,6 +17,7 @@ demo:
 # the race detector.
 test: deps vet
 	$(GO) test -race -timeout 14m $(PKGS)
+	cd third_party/gosrt && $(GO) test -race ./congestion/... ./packet/... ./circular/...
 	./scripts/test-cross.sh
 	./scripts/vm/run.sh
 

@@ -135,9 +135,10 @@ func (r *rateControl) update(st pipeline.Stats, now time.Time) abr.Decision {
 	}
 	p := st.Publish
 	s := abr.Sample{
-		At:       now.Sub(r.start),
-		SendRate: p.Bitrate,
-		RTT:      p.RTT,
+		At:          now.Sub(r.start),
+		SendRate:    p.Bitrate,
+		ReceiveRate: p.ReceiveRate,
+		RTT:         p.RTT,
 		// SRT reports its send buffer; RTMP the time its last write
 		// blocked. Either is data the network has not taken yet.
 		SendBuffer: max(p.SendBuffer, p.WriteLatency),

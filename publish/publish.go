@@ -74,6 +74,13 @@ type Stats struct {
 	// KeyframeRequests counts the keyframes the far end asked for (WHIP:
 	// PLI and FIR).
 	KeyframeRequests uint64
+	// ReceiveRate is the rate the receiver reports receiving, bit/s (SRT:
+	// the receiving rate in its ACKs); 0 unknown. On a full link it is
+	// what the path carries, known a round trip after the link filled.
+	ReceiveRate int
+	// RetransmitsHeld counts retransmissions the transport skipped because
+	// the previous copy could not have arrived yet (SRT).
+	RetransmitsHeld uint64
 }
 
 // Config carries settings that are not in the URL.

@@ -415,6 +415,12 @@ type Sample struct {
 	EncoderRate int
 	// RTT is the transport's round-trip time; 0 unknown (RTMP).
 	RTT time.Duration
+	// ReceiveRate is what the receiver reports receiving, bit/s, audio and
+	// muxing included like SendRate (SRT: the receiving rate in its ACKs);
+	// 0 unknown. Below what we send it is what the path carries, measured
+	// a round trip after the link filled: the cut can go straight to it
+	// instead of finding it in steps, each a keyframe on the ladder.
+	ReceiveRate int
 	// SendBuffer is the data waiting in the transport, in time (SRT send
 	// buffer, RTMP write latency).
 	SendBuffer time.Duration

@@ -57,6 +57,10 @@ const (
 	// jitterMult: the RTT threshold is at least this many times the
 	// measured jitter (see Config.RTTRise).
 	jitterMult = 6
+	// rxCapHold: the receiver's rate caps increases for this many
+	// DecreaseHolds after a cut it witnessed (10 s by default): past the
+	// first step up after the hold.
+	rxCapHold = 2
 	// rebaselineKept: a delay that, after RebaselineCuts cuts, is still at
 	// this fraction of its excess at the first cut is not our queue.
 	rebaselineKept = 0.75
@@ -109,6 +113,11 @@ type Controller struct {
 	ceilingUntil time.Duration
 	ceilingLevel int
 	ceilingMult  int
+
+	// rxCap caps increases until rxCapUntil: a little under the rate the
+	// receiver reported at the last cut it witnessed.
+	rxCap      int
+	rxCapUntil time.Duration
 
 	// extra is SendRate - EncoderRate on a quiet link (audio, muxing,
 	// packet headers): it turns a send rate into the video rate it carries.
@@ -295,14 +304,16 @@ func (c *Controller) Update(s Sample) Decision {
 			from = min(from, float64(s.EncoderRate))
 		}
 		r := from * f
-		d, measured := c.delivered(s)
+		d, measured, byReceiver := c.delivered(s)
 		if d > 0 {
 			r = min(r, d*c.cfg.DeliveryMargin)
 		}
+		carried := d
 		floor := cutFloor
-		if measured && cong[sigShortfall] {
-			// Two samples in a row measured the link's rate: trust it
-			// further.
+		if measured && cong[sigShortfall] || byReceiver {
+			// Two samples in a row measured the link's rate, or the
+			// receiver did (on a link the cut confirms is full): trust
+			// it further.
 			floor = cutFloorMeasured
 		}
 		r = max(r, from*floor)
@@ -311,6 +322,15 @@ func (c *Controller) Update(s Sample) Decision {
 		}
 		if c.episodeCuts == 0 {
 			c.firstCut(now, delayP, d)
+		}
+		if byReceiver {
+			// What the receiver saw arriving holds the climb under it
+			// for a while, so that the first step up after the cut does
+			// not overshoot the link just measured. A short while, and
+			// no ceiling level (no doubling, no slow steps past it):
+			// it is a speed, not an average (see delivered), and a link
+			// that freed should be found as fast as without it.
+			c.rxCap, c.rxCapUntil = c.ceilingFrom(carried), now+rxCapHold*c.cfg.DecreaseHold
 		} else if lvl := c.ceilingFrom(d); lvl > 0 && c.ceiling > 0 && lvl < c.ceiling {
 			// The send rate is a one-second average: a later cut in the
 			// episode sees the link's rate with less of the time before
@@ -439,21 +459,32 @@ func (c *Controller) pressures(s Sample, now time.Duration) (p, ph [nSignals]flo
 }
 
 // delivered estimates the video rate the link carried, or 0 when nothing
-// says it carried less than we sent. Two witnesses: a send rate behind what
-// the encoder produced (a transport with back-pressure: RTMP), and loss
-// (what got through on a transport without: SRT, WebRTC). measured reports
-// that the send rate is the witness: loss is too rough an estimate (bursts,
-// retransmissions counted in) to remember as a ceiling.
-func (c *Controller) delivered(s Sample) (d float64, measured bool) {
+// says it carried less than we sent. Three witnesses: a send rate behind
+// what the encoder produced (a transport with back-pressure: RTMP), the
+// rate the receiver reports (SRT), and loss (what got through on a
+// transport without back-pressure: SRT, WebRTC). measured reports that the
+// send rate was the witness, byReceiver the receiver's rate. Only the send
+// rate, a one-second average of what left, is remembered as a ceiling:
+// loss is too rough (bursts, retransmissions counted in), and the
+// receiver's rate is a packet arrival speed, right while a queue spaces
+// the packets (which is when the cut uses it) but no measure of the
+// average a climb may come back to.
+func (c *Controller) delivered(s Sample) (d float64, measured, byReceiver bool) {
 	ref := float64(c.rate)
 	if s.EncoderRate > 0 {
 		ref = min(ref, float64(s.EncoderRate))
 	}
+	// Half the shortfall threshold: past the noise of two one-second
+	// averages taken at different points of the pipeline.
+	below := ref * (1 - c.cfg.ShortfallHigh/2)
 	if s.SendRate > 0 {
-		// Half the shortfall threshold: past the noise of two one-second
-		// averages taken at different points of the pipeline.
-		if v := float64(s.SendRate) - c.extra; v > 0 && v < ref*(1-c.cfg.ShortfallHigh/2) {
+		if v := float64(s.SendRate) - c.extra; v > 0 && v < below {
 			d, measured = v, true
+		}
+	}
+	if s.ReceiveRate > 0 {
+		if v := float64(s.ReceiveRate) - c.extra; v > 0 && v < below && (d == 0 || v < d) {
+			d, byReceiver = v, true
 		}
 	}
 	if s.Loss >= c.cfg.LossHigh {
@@ -461,7 +492,7 @@ func (c *Controller) delivered(s Sample) (d float64, measured bool) {
 			d = v
 		}
 	}
-	return d, measured
+	return d, measured, byReceiver
 }
 
 // firstCut records, at the first cut of a congestion episode, what the
@@ -576,10 +607,10 @@ func (c *Controller) maybeIncrease(s Sample, now, dt time.Duration, ph [nSignals
 		return reason
 	}
 	c.healthyFor += min(dt, 2*c.cfg.Interval)
-	if c.ceilingLevel > 0 && c.hasIncrease && c.rateBeforeIncrease <= c.ceilingLevel && c.rate > c.ceilingLevel &&
-		now-c.lastIncrease >= c.probeWindow() {
+	if c.ceilingLevel > 0 && c.hasIncrease && c.rate > c.ceilingLevel && now-c.lastIncrease >= c.probeWindow() {
 		// A probe past the level that failed last held: the link carries
-		// more now.
+		// more now. (Past it, not from below it: a cut can land above
+		// the level, and the climb from there must not stay slow.)
 		c.ceilingLevel, c.ceilingMult = 0, 1
 	}
 	need := time.Duration(c.cfg.HealthyIntervals) * c.cfg.Interval
@@ -601,6 +632,9 @@ func (c *Controller) maybeIncrease(s Sample, now, dt time.Duration, ph [nSignals
 	up := hi
 	if c.ceiling > 0 && c.ceiling < up {
 		up = c.ceiling
+	}
+	if c.rxCap > 0 && now < c.rxCapUntil && c.rxCap < up {
+		up = max(c.rxCap, c.rate)
 	}
 	if s.Target > 0 {
 		up = min(up, max(s.Target, c.cfg.Min))
@@ -707,6 +741,9 @@ func sanitize(s Sample) Sample {
 	}
 	if s.SendRate < 0 {
 		s.SendRate = 0
+	}
+	if s.ReceiveRate < 0 {
+		s.ReceiveRate = 0
 	}
 	if s.EncoderRate < 0 {
 		s.EncoderRate = 0

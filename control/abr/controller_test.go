@@ -421,3 +421,67 @@ func TestResetForgetsPath(t *testing.T) {
 		t.Errorf("without Reset: %+v", d)
 	}
 }
+
+// TestReceiveRateCutsOnce replays what an SRT stream at 720p reported when
+// its link was cut to half (TestAdaptToBandwidthCut, one row per 500 ms):
+// 1 ms RTT before, then the queue filling, and from the first full ACK of
+// the cut the receiver's rate. With that rate the first cut goes to what
+// the link carries, less the audio and muxing learnt before, and the ladder
+// steps to its smallest rung at once: one keyframe into a full link
+// instead of three over two seconds (which is what the same trace does
+// without the receiver's rate: a cut to half of what the encoder made).
+func TestReceiveRateCutsOnce(t *testing.T) {
+	ladder := []Rung{{Width: 1280, Height: 720, FPS: 30}, {Width: 960, Height: 540, FPS: 30},
+		{Width: 640, Height: 360, FPS: 30}, {Width: 640, Height: 360, FPS: 15}, {Width: 426, Height: 240, FPS: 15}}
+	type rec struct {
+		rttMs, sbMs, rxK, sendK, encK int
+	}
+	quiet := rec{0, 0, 0, 470, 370}
+	trace := []rec{
+		{51, 331, 0, 505, 406},    // 0.5 s into the cut: queue building
+		{341, 699, 213, 460, 362}, // the receiver's rate arrives
+		{533, 663, 170, 352, 264}, // (what follows the cut)
+		{596, 865, 155, 217, 140}, //
+	}
+	run := func(withRx bool) (first Decision) {
+		c := newTest(t, Config{Min: 50_000, Max: 1_500_000, Ladder: ladder})
+		at := time.Duration(0)
+		feed := func(r rec) Decision {
+			at += iv
+			s := Sample{At: at, RTT: time.Duration(r.rttMs) * time.Millisecond, SendBuffer: time.Duration(r.sbMs) * time.Millisecond,
+				SendRate: r.sendK * 1000, EncoderRate: r.encK * 1000}
+			if withRx {
+				s.ReceiveRate = r.rxK * 1000
+			}
+			return c.Update(s)
+		}
+		for range 12 {
+			if d := feed(quiet); d.Changed {
+				t.Fatalf("quiet link: %+v", d)
+			}
+		}
+		for i, r := range trace {
+			if d := feed(r); d.Changed {
+				if first.Changed {
+					continue
+				}
+				first = d
+				t.Logf("rx %v: cut at row %d to %d (%s), rung %d", withRx, i, d.Bitrate, d.Reason, d.Rung)
+			}
+		}
+		return first
+	}
+	d := run(true)
+	// 213 kbit/s received less the ~100 kbit/s of audio and muxing, at
+	// the delivery margin: about 100 kbit/s of video.
+	if !d.Changed || d.Bitrate > 110_000 || d.Bitrate < 80_000 {
+		t.Fatalf("with the receiver's rate the first cut went to %d, want about 100 kbit/s: %+v", d.Bitrate, d)
+	}
+	if d.Rung != len(ladder)-1 || !d.RungChanged {
+		t.Fatalf("with the receiver's rate the ladder went to rung %d, want %d in one step", d.Rung, len(ladder)-1)
+	}
+	d = run(false)
+	if d.Bitrate < 180_000 || d.Rung == len(ladder)-1 {
+		t.Fatalf("without the receiver's rate the first cut went to %d (rung %d): the trace no longer shows what the rate adds", d.Bitrate, d.Rung)
+	}
+}

@@ -206,6 +206,9 @@ func (p *Publisher) Stats() publish.Stats {
 		s.RTT = time.Duration(st.Instantaneous.MsRTT * float64(time.Millisecond))
 		s.SendBuffer = time.Duration(st.Instantaneous.MsSendBuf) * time.Millisecond
 		s.Retransmits = st.Accumulated.PktRetrans
+		s.RetransmitsHeld = st.Accumulated.PktRetransHeld
+		// gosrt's Mbps are 2^20 bit/s.
+		s.ReceiveRate = int(st.Instantaneous.MbpsPeerRecvRate * 1024 * 1024)
 		p.mu.Lock()
 		s.Loss = p.loss.update(conn, time.Now(), st.Accumulated.PktSent, st.Accumulated.PktSendLoss)
 		p.mu.Unlock()

@@ -132,6 +132,7 @@ type connStats struct {
 	pktSentShutdown   uint64
 	pktRecvShutdown   uint64
 	mbpsLinkCapacity  float64
+	mbpsPeerRecvRate  float64
 }
 
 // Check if we implement the net.Conn interface
@@ -329,6 +330,7 @@ func newSRTConn(config srtConnConfig) *srtConn {
 		MinInputBW:            c.config.MinInputBW,
 		OverheadBW:            c.config.OverheadBW,
 		OnDeliver:             c.pop,
+		RTT:                   c.rtt.RTT,
 	})
 
 	c.ctx, c.cancelCtx = context.WithCancel(context.Background())
@@ -800,6 +802,9 @@ func (c *srtConn) handleACK(p packet.Packet) {
 		// Estimated Link Capacity (from packets/s to Mbps)
 		c.statisticsLock.Lock()
 		c.statistics.mbpsLinkCapacity = float64(cif.EstimatedLinkCapacity) * MAX_PAYLOAD_SIZE * 8 / 1024 / 1024
+		// glassagent fork: what the peer measures arriving (bytes/s), the
+		// earliest witness of what a congested path carries.
+		c.statistics.mbpsPeerRecvRate = float64(cif.ReceivingRate) * 8 / 1024 / 1024
 		c.statisticsLock.Unlock()
 
 		c.sendACKACK(p.Header().TypeSpecific)
@@ -1453,6 +1458,7 @@ func (c *srtConn) Stats(s *Statistics) {
 		PktSendLoss:       send.PktLoss,
 		PktRecvLoss:       recv.PktLoss,
 		PktRetrans:        send.PktRetrans,
+		PktRetransHeld:    send.PktRetransHeld,
 		PktRecvRetrans:    recv.PktRetrans,
 		PktSentACK:        c.statistics.pktSentACK,
 		PktRecvACK:        c.statistics.pktRecvACK,
@@ -1544,6 +1550,7 @@ func (c *srtConn) Stats(s *Statistics) {
 	if s.Instantaneous.MbpsLinkCapacity == 0 {
 		s.Instantaneous.MbpsLinkCapacity = c.statistics.mbpsLinkCapacity
 	}
+	s.Instantaneous.MbpsPeerRecvRate = c.statistics.mbpsPeerRecvRate
 
 	if c.config.MaxBW < 0 {
 		s.Instantaneous.MbpsMaxBW = -1

@@ -24,6 +24,7 @@ type StatisticsAccumulated struct {
 	PktSendLoss      uint64 // The total number of data packets considered or reported as lost at the sender side. Does not correspond to the packets detected as lost at the receiver side.
 	PktRecvLoss      uint64 // The total number of SRT DATA packets detected as presently missing (either reordered or lost) at the receiver side
 	PktRetrans       uint64 // The total number of retransmitted packets sent by the SRT sender
+	PktRetransHeld   uint64 // NAKed packets not retransmitted because their last copy went out less than an RTT before (glassagent fork)
 	PktRecvRetrans   uint64 // The total number of retransmitted packets registered at the receiver side
 	PktSentACK       uint64 // The total number of sent ACK (Acknowledgement) control packets
 	PktRecvACK       uint64 // The total number of received ACK (Acknowledgement) control packets
@@ -98,6 +99,7 @@ type StatisticsInstantaneous struct {
 	MbpsSentRate          float64 // Current transmission bandwidth, in Mbps
 	MbpsRecvRate          float64 // Current receiving bandwidth, in Mbps
 	MbpsLinkCapacity      float64 // Estimated capacity of the network link, in Mbps
+	MbpsPeerRecvRate      float64 // The receiving rate the peer reports in its full ACKs, in Mbps (glassagent fork; 0: none reported yet)
 	ByteAvailSendBuf      uint64  // The available space in the sender's buffer, in bytes
 	ByteAvailRecvBuf      uint64  // The available space in the receiver's buffer, in bytes
 	MbpsMaxBW             float64 // Transmission bandwidth limit, in Mbps

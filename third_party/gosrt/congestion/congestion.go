@@ -69,6 +69,10 @@ type SendStats struct {
 	PktRetrans  uint64
 	ByteRetrans uint64
 
+	// PktRetransHeld counts NAKed packets not retransmitted because their
+	// last copy was sent less than an RTT before (glassagent fork).
+	PktRetransHeld uint64
+
 	UsSndDuration uint64 // microseconds
 
 	PktDrop  uint64

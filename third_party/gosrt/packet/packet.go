@@ -238,6 +238,11 @@ type PacketHeader struct {
 	RetransmittedPacketFlag bool             // This flag is clear when a packet is transmitted the first time. The flag is set to "1" when a packet is retransmitted.
 	MessageNumber           uint32           // The sequential number of consecutive data packets that form a message (see PP field).
 
+	// LastSent is when the sender last put this data packet on the wire,
+	// microseconds on the connection's clock (glassagent fork: the live
+	// sender's retransmission hold-off). Not part of the wire format.
+	LastSent uint64
+
 	// common fields
 
 	Timestamp           uint32 // microseconds

@@ -19,6 +19,11 @@ type SendConfig struct {
 	MinInputBW            int64
 	OverheadBW            int64
 	OnDeliver             func(p packet.Packet)
+	// RTT returns the smoothed round-trip time in microseconds (glassagent
+	// fork). A packet retransmitted less than one RTT ago is not sent
+	// again for a NAK that lists it: that NAK cannot know of the copy
+	// still in flight. nil: no hold-off (upstream behaviour).
+	RTT func() float64
 }
 
 // sender implements the Sender interface
@@ -55,6 +60,9 @@ type sender struct {
 	}
 
 	deliver func(p packet.Packet)
+
+	rtt func() float64
+	now uint64 // the last Tick's time, microseconds
 }
 
 // NewSender takes a SendConfig and returns a new Sender
@@ -71,6 +79,7 @@ func NewSender(config SendConfig) congestion.Sender {
 		overheadBW:     float64(config.OverheadBW),
 
 		deliver: config.OnDeliver,
+		rtt:     config.RTT,
 	}
 
 	if s.deliver == nil {
@@ -164,6 +173,7 @@ func (s *sender) Push(p packet.Packet) {
 func (s *sender) Tick(now uint64) {
 	// Deliver packets whose PktTsbpdTime is ripe
 	s.lock.Lock()
+	s.now = now
 	removeList := make([]*list.Element, 0, s.packetList.Len())
 	for e := s.packetList.Front(); e != nil; e = e.Next() {
 		p := e.Value.(packet.Packet)
@@ -183,6 +193,7 @@ func (s *sender) Tick(now uint64) {
 
 			s.rate.bytesSent += pktLen
 
+			p.Header().LastSent = now
 			s.deliver(p)
 			removeList = append(removeList, e)
 		} else {
@@ -286,11 +297,33 @@ func (s *sender) NAK(sequenceNumbers []circular.Number) {
 	s.lock.Lock()
 	defer s.lock.Unlock()
 
+	// glassagent fork: libsrt receivers send periodic NAK reports that
+	// list every packet still missing, about every half RTT. Upstream
+	// retransmitted each listed packet on every report, so on a full link
+	// each loss was sent several times over, and the repeats alone kept
+	// the link full long after the stream dropped below its capacity. A
+	// packet already retransmitted goes out again only when its last copy
+	// has had one RTT to arrive (libsrt's SRTO_RETRANSMITALGO=1 does the
+	// same). The first retransmission is never held: the NAK that asks
+	// for it comes about one RTT after the original send, the smoothed RTT
+	// may lag a growing queue, and holding it would cost a whole NAK
+	// period.
+	var holdoff uint64
+	if s.rtt != nil {
+		holdoff = uint64(s.rtt())
+	}
+
 	for e := s.lossList.Back(); e != nil; e = e.Prev() {
 		p := e.Value.(packet.Packet)
 
 		for i := 0; i < len(sequenceNumbers); i += 2 {
 			if p.Header().PacketSequenceNumber.Gte(sequenceNumbers[i]) && p.Header().PacketSequenceNumber.Lte(sequenceNumbers[i+1]) {
+				if p.Header().RetransmittedPacketFlag && s.now < p.Header().LastSent+holdoff {
+					s.statistics.PktRetransHeld++
+					break
+				}
+				p.Header().LastSent = s.now
+
 				s.statistics.PktRetrans++
 				s.statistics.Pkt++
 				s.statistics.PktLoss++

@@ -149,3 +149,44 @@ func TestSendFlush(t *testing.T) {
 	require.Exactly(t, 0, send.packetList.Len())
 	require.Exactly(t, 0, send.lossList.Len())
 }
+
+// TestSendRetransmitHoldoff (glassagent fork): a packet NAKed again within
+// one RTT of its retransmission is not sent again; after an RTT it is. The
+// first retransmission is never held.
+func TestSendRetransmitHoldoff(t *testing.T) {
+	resent := map[uint32]int{}
+	send := NewSender(SendConfig{
+		InitialSequenceNumber: circular.New(0, packet.MAX_SEQUENCENUMBER),
+		DropThreshold:         10_000_000,
+		RTT:                   func() float64 { return 100_000 }, // 100 ms
+		OnDeliver: func(p packet.Packet) {
+			if p.Header().RetransmittedPacketFlag {
+				resent[p.Header().PacketSequenceNumber.Val()]++
+			}
+		},
+	})
+	addr, _ := net.ResolveIPAddr("ip", "127.0.0.1")
+	for i := 0; i < 10; i++ {
+		p := packet.NewPacket(addr)
+		p.Header().PktTsbpdTime = uint64(i + 1)
+		send.Push(p)
+	}
+	nak := func(from, to uint32) {
+		send.NAK([]circular.Number{circular.New(from, packet.MAX_SEQUENCENUMBER), circular.New(to, packet.MAX_SEQUENCENUMBER)})
+	}
+	send.Tick(10)
+	// The first NAK comes sooner than the RTT after the send: resent anyway.
+	send.Tick(50_000)
+	nak(2, 4)
+	require.Equal(t, map[uint32]int{2: 1, 3: 1, 4: 1}, resent)
+	// A periodic report 60 ms later lists them again, and 5 for the first
+	// time: only 5 goes out.
+	send.Tick(110_000)
+	nak(2, 5)
+	require.Equal(t, map[uint32]int{2: 1, 3: 1, 4: 1, 5: 1}, resent)
+	// One RTT after the retransmission: 2-4 again; 5 is held (60 ms).
+	send.Tick(150_000)
+	nak(2, 5)
+	require.Equal(t, map[uint32]int{2: 2, 3: 2, 4: 2, 5: 1}, resent)
+	require.Equal(t, uint64(4), send.Stats().PktRetransHeld)
+}
