@@ -50,7 +50,7 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.close()
-	adaptToCut(t, "http://"+addr+"/whip", rec, 0, false, rx.close)
+	adaptToCut(t, "http://"+addr+"/whip", uplink{}, rec, 0, false, rx.close)
 	if rx.err != nil {
 		t.Errorf("recording: %v", rx.err)
 	}
