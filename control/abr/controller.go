@@ -114,6 +114,9 @@ type Controller struct {
 	ceilingLevel int
 	ceilingMult  int
 
+	// The previous sample's send and encoder rates (see pairRates).
+	prevSend, prevEnc int
+
 	// rxCap caps increases until rxCapUntil: a little under the rate the
 	// receiver reported at the last cut it witnessed.
 	rxCap      int
@@ -182,6 +185,7 @@ func (c *Controller) Update(s Sample) Decision {
 	if dt > 4*iv {
 		// The previous sample is too old to pair with this one.
 		c.prevP = [nSignals]float64{}
+		c.prevSend, c.prevEnc = 0, 0
 		c.prev2Loss = 0
 		c.prevDelayP = 0
 		c.congestedPrev = false
@@ -380,6 +384,7 @@ func (c *Controller) Update(s Sample) Decision {
 	}
 
 	c.congestedPrev = congested
+	c.prevSend, c.prevEnc = s.SendRate, s.EncoderRate
 	c.prev2Loss = c.prevP[sigLoss]
 	c.prevP = p
 	c.prevDelayP = delayP
@@ -453,9 +458,24 @@ func (c *Controller) pressures(s Sample, now time.Duration) (p, ph [nSignals]flo
 	if s.SendRate > 0 && s.EncoderRate > 0 {
 		short := 1 - float64(s.SendRate)/(float64(s.EncoderRate)+c.extra)
 		p[sigShortfall] = max(0, short/c.cfg.ShortfallHigh)
-		ph[sigShortfall] = p[sigShortfall]
+		send, enc := c.pairRates(s)
+		ph[sigShortfall] = max(0, (1-send/(enc+c.extra))/c.cfg.ShortfallHigh)
 	}
 	return p, ph
+}
+
+// pairRates is the send and encoder rates averaged over this sample and the
+// previous one, for health (congestion keeps the raw rates and needs two
+// samples in a row anyway). The two are one-second windows taken at two
+// points of the pipeline, and at a low frame rate a keyframe falls in one
+// window and not yet in the other every other sample: +20 % and -2 % in
+// turn at 360p15 over RTMP, which read as a backlog draining one sample and
+// the send rate behind the next, and kept a stream from ever climbing.
+func (c *Controller) pairRates(s Sample) (send, enc float64) {
+	if c.prevSend <= 0 || c.prevEnc <= 0 {
+		return float64(s.SendRate), float64(s.EncoderRate)
+	}
+	return float64(s.SendRate+c.prevSend) / 2, float64(s.EncoderRate+c.prevEnc) / 2
 }
 
 // delivered estimates the video rate the link carried, or 0 when nothing
@@ -506,7 +526,8 @@ func (c *Controller) delivered(s Sample) (d float64, measured, byReceiver bool) 
 func (c *Controller) firstCut(now time.Duration, delayP, delivered float64) {
 	c.episodeDelayP = delayP
 	lvl := c.rate - c.step(c.rate, false)
-	if c.hasIncrease && now-c.lastIncrease <= c.probeWindow() {
+	probeFailed := c.hasIncrease && now-c.lastIncrease <= c.probeWindow()
+	if probeFailed {
 		lvl = c.rateBeforeIncrease
 	}
 	if d := c.ceilingFrom(delivered); d > 0 {
@@ -524,6 +545,13 @@ func (c *Controller) firstCut(now time.Duration, delayP, delivered float64) {
 		// link is cut, and doubling the hold each time would keep the
 		// stream at Min for two minutes after it cleared.
 		c.ceilingMult = 1
+	case c.ceilingLevel > 0 && absInt(lvl-c.ceilingLevel) <= c.step(lvl, false) && !probeFailed:
+		// The same level again, but no probe of ours failed just before
+		// (a link still cut, or an overshoot that took longer than the
+		// probe window to show): the hold doubles once, not up to four
+		// times, so a link that stayed cut for a while is probed a
+		// minute after it cleared, not two.
+		c.ceilingMult = min(c.ceilingMult*2, 2)
 	case c.ceilingLevel > 0 && absInt(lvl-c.ceilingLevel) <= c.step(lvl, false):
 		c.ceilingMult = min(c.ceilingMult*2, maxCeilingMult)
 	default:
@@ -574,8 +602,10 @@ func (c *Controller) maybeIncrease(s Sample, now, dt time.Duration, ph [nSignals
 	}
 	if s.SendRate > 0 && s.EncoderRate > 0 {
 		// Sending more than the encoder makes is a backlog draining at
-		// the link's full rate: the link has no room yet.
-		surplus := float64(s.SendRate)/(float64(s.EncoderRate)+c.extra) - 1
+		// the link's full rate: the link has no room yet. Over two
+		// samples (pairRates).
+		send, enc := c.pairRates(s)
+		surplus := send/(enc+c.extra) - 1
 		healthy = healthy && surplus < c.cfg.ShortfallHigh/2
 	}
 	if s.Target > 0 && float64(s.Target) <= float64(c.rate)*(1+c.cfg.TargetDeadband) {

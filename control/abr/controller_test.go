@@ -485,3 +485,57 @@ func TestReceiveRateCutsOnce(t *testing.T) {
 		t.Fatalf("without the receiver's rate the first cut went to %d (rung %d): the trace no longer shows what the rate adds", d.Bitrate, d.Rung)
 	}
 }
+
+// A link that stays cut: congestion episodes one after another at the
+// level the link was measured to carry, none of them a probe of ours
+// failing. The ceiling's hold doubles once, not to four times, so the climb
+// after the link clears starts within a minute, not two (RTMP's cut test
+// once waited past its 90 s for it). A probe failing at the level again
+// still doubles it to the end.
+func TestCutLinkCeilingHoldDoublesOnce(t *testing.T) {
+	c := newTest(t, Config{Min: 50_000, Max: 1_500_000})
+	c.rate = 300_000
+	at := time.Minute
+	for i := range 5 {
+		at += 3 * time.Second
+		c.firstCut(at, 2, 200_000) // the link measured at 200 kbit/s each time
+		if i > 0 && c.ceilingMult > 2 {
+			t.Fatalf("episode %d at the same level, no probe failing: hold %dx", i+1, c.ceilingMult)
+		}
+	}
+	if c.ceilingMult != 2 || c.ceilingUntil-at != 2*defCeilingHold {
+		t.Fatalf("after five episodes: hold %dx, %v left; want 2x, %v", c.ceilingMult, c.ceilingUntil-at, 2*defCeilingHold)
+	}
+	// Our probe from under the level fails at it: that doubles on.
+	for range 2 {
+		at += 3 * time.Second
+		c.hasIncrease, c.lastIncrease, c.rateBeforeIncrease = true, at-time.Second, c.ceilingLevel
+		c.firstCut(at, 2, 200_000)
+	}
+	if c.ceilingMult != maxCeilingMult {
+		t.Fatalf("two failed probes at the level: hold %dx, want %dx", c.ceilingMult, maxCeilingMult)
+	}
+}
+
+// At 360p15 over RTMP the send rate and the encoder's one-second rates
+// alternate (a keyframe in one window, not yet in the other: +20 % and
+// -2 % in turn, recorded in TestAdaptToBandwidthCutRTMP after the lift).
+// Such a surplus every other sample is no backlog: the stream climbs.
+func TestAlternatingSurplusClimbs(t *testing.T) {
+	c := newTest(t, Config{Min: 50_000, Max: 1_500_000, Start: 144_000})
+	at := time.Duration(0)
+	for i := range 40 {
+		at += iv
+		s := Sample{At: at, RTT: 100 * time.Microsecond, SendRate: 165_000, EncoderRate: 133_000}
+		if i%2 == 1 {
+			s.SendRate, s.EncoderRate = 147_000, 149_000
+		}
+		if d := c.Update(s); d.Changed {
+			if d.Bitrate < 144_000 {
+				t.Fatalf("sample %d: a cut on a healthy link: %+v", i, d)
+			}
+			return
+		}
+	}
+	t.Fatalf("20 s of a healthy link with the rates alternating: no increase from %d", c.Bitrate())
+}
