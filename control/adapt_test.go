@@ -193,6 +193,11 @@ func adaptToCut(t *testing.T, url string, up uplink, recording string, maxFreeze
 	if low.Resolution == base.Resolution && low.FrameRate == base.FrameRate {
 		t.Errorf("under the cut the stream stayed at %s at %d fps: the ladder did not step down", low.Resolution, low.FrameRate)
 	}
+	// What the bottleneck passed and dropped under the cut: whether the
+	// stream, its feedback and its repeats still overfill it.
+	if out, err := exec.Command("tc", "-s", "qdisc", "show", "dev", "lo").CombinedOutput(); err == nil {
+		t.Logf("the cut link's queue before the lift:\n%s", out)
+	}
 	up.lift(t)
 	lifted := time.Now()
 	// Recovered: the controller climbs back, to twice where the cut left
