@@ -78,9 +78,6 @@ type Stats struct {
 	// the receiving rate in its ACKs); 0 unknown. On a full link it is
 	// what the path carries, known a round trip after the link filled.
 	ReceiveRate int
-	// RetransmitsHeld counts retransmissions the transport skipped because
-	// the previous copy could not have arrived yet (SRT).
-	RetransmitsHeld uint64
 }
 
 // Config carries settings that are not in the URL.

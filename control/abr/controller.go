@@ -312,7 +312,6 @@ func (c *Controller) Update(s Sample) Decision {
 		if d > 0 {
 			r = min(r, d*c.cfg.DeliveryMargin)
 		}
-		carried := d
 		floor := cutFloor
 		if measured && cong[sigShortfall] || byReceiver {
 			// Two samples in a row measured the link's rate, or the
@@ -321,12 +320,6 @@ func (c *Controller) Update(s Sample) Decision {
 			floor = cutFloorMeasured
 		}
 		r = max(r, from*floor)
-		if !measured {
-			d = 0
-		}
-		if c.episodeCuts == 0 {
-			c.firstCut(now, delayP, d)
-		}
 		if byReceiver {
 			// What the receiver saw arriving holds the climb under it
 			// for a while, so that the first step up after the cut does
@@ -334,7 +327,13 @@ func (c *Controller) Update(s Sample) Decision {
 			// no ceiling level (no doubling, no slow steps past it):
 			// it is a speed, not an average (see delivered), and a link
 			// that freed should be found as fast as without it.
-			c.rxCap, c.rxCapUntil = c.ceilingFrom(carried), now+rxCapHold*c.cfg.DecreaseHold
+			c.rxCap, c.rxCapUntil = c.ceilingFrom(d), now+rxCapHold*c.cfg.DecreaseHold
+		}
+		if !measured {
+			d = 0
+		}
+		if c.episodeCuts == 0 {
+			c.firstCut(now, delayP, d)
 		} else if lvl := c.ceilingFrom(d); lvl > 0 && c.ceiling > 0 && lvl < c.ceiling {
 			// The send rate is a one-second average: a later cut in the
 			// episode sees the link's rate with less of the time before

@@ -206,7 +206,6 @@ func (p *Publisher) Stats() publish.Stats {
 		s.RTT = time.Duration(st.Instantaneous.MsRTT * float64(time.Millisecond))
 		s.SendBuffer = time.Duration(st.Instantaneous.MsSendBuf) * time.Millisecond
 		s.Retransmits = st.Accumulated.PktRetrans
-		s.RetransmitsHeld = st.Accumulated.PktRetransHeld
 		// gosrt's Mbps are 2^20 bit/s.
 		s.ReceiveRate = int(st.Instantaneous.MbpsPeerRecvRate * 1024 * 1024)
 		p.mu.Lock()
