@@ -172,10 +172,15 @@ func FirstVideoFrameIsKey(t testing.TB, path string) bool {
 
 // WaitTCPListen waits until something listens on the TCP port, without
 // connecting (ffmpeg -listen takes exactly one connection, so a probe would
-// use it up). It reads /proc/net/tcp{,6}; 0A is the LISTEN state.
+// use it up). It reads /proc/net/tcp{,6}; 0A is the LISTEN state. A
+// connection already accepted on the port (01, ESTABLISHED, with the port
+// as its local one) counts too: ffmpeg -listen 1 closes its listening
+// socket as soon as it accepts, so a client that is already retrying (a
+// publisher reconnecting to a restarted receiver) can take the listener
+// between two polls, and waiting for LISTEN alone would then wait forever.
 func WaitTCPListen(t testing.TB, port int, d time.Duration) {
 	t.Helper()
-	waitProcNet(t, "tcp", port, d, func(state string) bool { return state == "0A" })
+	waitProcNet(t, "tcp", port, d, func(state string) bool { return state == "0A" || state == "01" })
 }
 
 // WaitUDPBound waits until a UDP socket is bound to the port (an SRT
