@@ -18,25 +18,23 @@ import (
 // TestAdaptToBandwidthCutWHIP is TestAdaptToBandwidthCut over WHIP: the
 // signals are WebRTC's own congestion controller (GCC, from the endpoint's
 // TWCC feedback), its RTT and loss, and the ladder as over SRT and RTMP.
-// The pion endpoint reassembles frames through a jitter buffer, as a
-// player would, and records them in MPEG-TS with their RTP timestamps, so
-// the same decoding (ffprobe) measures the freeze and the sizes; it asks
-// for a keyframe when the jitter buffer gives a frame up, as a browser
-// does.
+// The cut shapes the media's direction only (the endpoint's UDP port), as
+// over SRT: a fading uplink does not slow the feedback coming back. The
+// pion endpoint reassembles frames through a jitter buffer that acts as a
+// browser's (whiptest/jitter.go: a complete keyframe does not wait behind
+// a hole), and records them in MPEG-TS with their RTP timestamps, so the
+// same decoding (ffprobe) measures the freeze and the sizes; it asks for a
+// keyframe when the jitter buffer gives a frame up, as a browser does.
 //
-// Asserted: below the cut link within 3 s (1.0-2.0 s in the runs so
-// far), the ladder down, no reconnection. The climb back is logged, not
-// asserted: it follows GCC's own estimate, which came back to twice the
-// cut's target in 37 s in two runs and 58 s in a third, when the ladder
-// had not yet stepped up at 90 s. The longest freeze
-// is logged, not asserted, and misses the issue's 1 s: 1.9-4.9 s in
-// most runs, 9.6 s in one, each time starting at the cut. In its first
-// second, before the bitrate comes down, tbf drops a burst of some 80
-// packets, whose NACKed repeats queue behind the overfill; the jitter
-// buffer gives those frames up after its second and the picture resumes
-// at the keyframe asked for. The long case is not explained yet (the
-// keyframe lost again, or pion's sample builder holding on to a hole):
-// see NOTES.md.
+// Asserted: below the cut link within 3 s (1.5 s in the runs so far), the
+// ladder down, no reconnection. The climb back is logged, not asserted:
+// it follows GCC's own estimate. The longest freeze is logged, not
+// asserted: 1.0-2.1 s (the issue asks 1 s), from the cut to the first
+// keyframe that gets through whole. In the second or so before the rate
+// comes down the link's queue overflows, and the ladder's keyframes go
+// into a queue still full of 720p. See NOTES.md for what the wire carried
+// before the audio was packed and repeats were held off (the link full
+// at a third of its rate in media).
 func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutWHIP") {
 		return
@@ -45,12 +43,13 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 	loMTU(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
 	rec := filepath.Join(t.TempDir(), "rx.ts")
-	rx, err := startWHIPRecorder(addr, 0, rec, nil)
+	udp := mediatest.FreeUDPPort(t)
+	rx, err := startWHIPRecorder(addr, udp, rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rx.close()
-	adaptToCut(t, "http://"+addr+"/whip", uplink{}, rec, 0, false, rx.close)
+	adaptToCut(t, "http://"+addr+"/whip", uplink{"udp", udp}, rec, 0, false, rx.close)
 	if rx.err != nil {
 		t.Errorf("recording: %v", rx.err)
 	}

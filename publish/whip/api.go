@@ -42,12 +42,22 @@ func newAPI(bc bweConfig, loopback bool, bwe chan<- cc.BandwidthEstimator, gette
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: v, PayloadType: ptH264}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
 	}
+	// No RTX (RFC 4588), though a repair resent on the media stream more
+	// than 64 packets late is dropped by a pion receiver as a replay (its
+	// SRTP window; libwebrtc's is 1024): with RTX offered, a pion endpoint
+	// took it and then lost most repairs under 5 % random loss (33 % of
+	// frames intact, against 97-100 % without), and its NACK generator,
+	// watching the media stream only, asked for every repaired packet for
+	// seconds (nackhold.go bounds that).
 	a := opusCap
 	a.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "transport-cc"}}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: a, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
+	// Ahead of the NACK responder (RegisterDefaultInterceptors, below):
+	// NACKs for packets resent within the last RTT are dropped first.
+	reg.Add(nackHoldoffFactory{})
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		// No pacer. gcc's default LeakyBucketPacer holds every packet in an
 		// unbounded queue drained on a 5 ms ticker at 1.5x the target: when

@@ -72,6 +72,8 @@ type sender struct {
 	h264         codecs.H264Payloader
 	annexB       []byte
 	started      bool
+	opus         opusPacker
+	one          [1][]byte
 }
 
 // appendAnnexB appends the NAL units with start codes; the H.264
@@ -111,17 +113,21 @@ func (s *sender) writeVideo(au *media.AccessUnit) error {
 	return nil
 }
 
+// writeAudio sends one Opus packet, or holds it to go with the next ones
+// in one packet while congestion control's target is low (opuspack.go).
 func (s *sender) writeAudio(au *media.AccessUnit) error {
 	if len(au.NALUs) == 0 || len(au.NALUs[0]) == 0 {
 		return nil
 	}
-	n, err := s.audio.write(au.NALUs[:1], au.PTS, false)
-	s.p.sent(n, 1)
-	if err != nil {
-		return err
-	}
 	s.p.aframes.Add(1)
-	return nil
+	return s.opus.add(au.NALUs[0], au.PTS, int(s.p.audioPack.Load()), s.emitAudio)
+}
+
+func (s *sender) emitAudio(payload []byte, pts time.Duration) error {
+	s.one[0] = payload
+	n, err := s.audio.write(s.one[:], pts, false)
+	s.p.sent(n, 1)
+	return err
 }
 
 // run writes access units until the queue closes or ctx ends. The stream

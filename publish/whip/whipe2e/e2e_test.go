@@ -19,6 +19,7 @@ import (
 	"github.com/glassagent/glassagent/publish"
 	"github.com/glassagent/glassagent/publish/whip"
 	"github.com/glassagent/glassagent/publish/whip/whiptest"
+	"github.com/tphakala/go-opus/opus"
 )
 
 func newPub(t *testing.T, raw string) *whip.Publisher {
@@ -115,6 +116,27 @@ func TestCongestion(t *testing.T) {
 	if f1-f0 < 40 {
 		t.Errorf("only %d frames in 4 s under the limit: the video froze", f1-f0)
 	}
+	// Under the limit the audio goes three 20 ms frames to a packet
+	// (RFC 6716 code 3): fewer packets, their headers paid once. Every
+	// packet, one frame or three, decodes.
+	packed, dec := 0, opusDecoder(t)
+	pcm := make([]int16, 5760)
+	for _, pkt := range e.Opus() {
+		n, err := dec.Decode(pkt, pcm)
+		if err != nil {
+			t.Fatalf("an Opus packet (TOC %#x, %d bytes) does not decode: %v", pkt[0], len(pkt), err)
+		}
+		if pkt[0]&3 == 3 {
+			packed++
+			if n != 3*960 {
+				t.Errorf("a packed Opus packet decoded to %d samples, want 3 frames of 960", n)
+			}
+		}
+	}
+	t.Logf("Opus packets of three frames: %d", packed)
+	if packed == 0 {
+		t.Errorf("the target went to %d bit/s and the audio was never packed", low.TargetBitrate)
+	}
 	whiptest.Sh(t, "tc", "qdisc", "del", "dev", "lo", "root")
 	lifted := time.Now()
 	var recovered time.Duration
@@ -192,4 +214,13 @@ func TestPLIKeyframesReceived(t *testing.T) {
 	if keys < 3 || p.KeyframeRequests() == 0 {
 		t.Errorf("%d keyframes in 5 s with PLIs every second and a 10 s GOP (requests %d)", keys, p.KeyframeRequests())
 	}
+}
+
+func opusDecoder(t *testing.T) *opus.Decoder {
+	t.Helper()
+	d, err := opus.NewDecoder(48000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

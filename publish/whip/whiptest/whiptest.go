@@ -19,7 +19,6 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
 // Endpoint is a WHIP server: POST /whip answers an offer (checking the
@@ -44,8 +43,9 @@ type Endpoint struct {
 	UDPPort int
 	// OnFrame, when set, hears every complete video frame as it arrives,
 	// reassembled in sequence order (NACK retransmissions arrive late and
-	// out of order); a frame whose packets never all came within a second
-	// is not passed. rtpTS is the frame's RTP timestamp (90 kHz).
+	// out of order); a frame whose packets never all came within a second,
+	// or that a complete keyframe after it overtook, is not passed. rtpTS
+	// is the frame's RTP timestamp (90 kHz).
 	OnFrame func(arrived time.Time, rtpTS uint32, annexB []byte)
 
 	mu         sync.Mutex
@@ -215,8 +215,20 @@ func (e *Endpoint) serveWHIP(w http.ResponseWriter, r *http.Request) {
 	e.pcs = append(e.pcs, pc)
 	e.mu.Unlock()
 	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-		e.wg.Add(1)
+		e.wg.Add(2)
 		defer e.wg.Done()
+		go func() {
+			// The interceptors see the sender's reports only when they
+			// are read: without this the receiver reports carry no LSR
+			// and the publisher cannot measure the RTT, as it can with a
+			// browser.
+			defer e.wg.Done()
+			for {
+				if _, _, err := recv.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
 		switch {
 		case tr.Kind() == webrtc.RTPCodecTypeVideo && e.OnFrame != nil:
 			e.readFrames(pc, tr)
@@ -357,32 +369,24 @@ func (e *Endpoint) readVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) 
 	}
 }
 
-// readFrames reassembles video frames through a jitter buffer (pion's
-// sample builder: packets in sequence order, up to 256 packets late, a
-// frame with a hole dropped) and hands each to OnFrame. A hole is waited
-// for up to a second, as a player's jitter buffer would for NACKs; when
-// it gives a frame up, the endpoint asks for a keyframe (PLI, at most
-// every 300 ms), as a browser does when its decoder lost a reference.
+// readFrames reassembles video frames through a jitter buffer that acts
+// as a browser's does (jitter.go: sequence order, a hole waited for up to
+// a second for NACKs to repair it, a complete keyframe behind a hole
+// handed on at once) and hands each to OnFrame. When frames were given up
+// before one that is not a keyframe, the endpoint asks for a keyframe
+// (PLI, at most every 300 ms), as a browser does when its decoder lost a
+// reference.
 func (e *Endpoint) readFrames(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote) {
-	sb := samplebuilder.New(1024, &codecs.H264Packet{}, 90000, samplebuilder.WithMaxTimeDelay(time.Second))
+	jb := newJitterBuffer(time.Second)
 	var lastPLI time.Time
-	padding := 0
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		if len(pkt.Payload) == 0 {
-			// Congestion control's padding probes: the sample builder
-			// counts them as dropped, which is no loss.
-			padding++
-		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			lost := int(s.PrevDroppedPackets) - padding
-			padding = 0
-			now := time.Now()
-			if lost > 0 && !containsIDR(s.Data) && now.Sub(lastPLI) >= 300*time.Millisecond {
+		now := time.Now()
+		for _, f := range jb.push(pkt, now) {
+			if f.dropped > 0 && !containsIDR(f.annexB) && now.Sub(lastPLI) >= 300*time.Millisecond {
 				lastPLI = now
 				pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
 			}
@@ -391,11 +395,11 @@ func (e *Endpoint) readFrames(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote)
 				e.firstVideo = now
 			}
 			e.frames++
-			if containsIDR(s.Data) {
+			if containsIDR(f.annexB) {
 				e.keyframes++
 			}
 			e.mu.Unlock()
-			e.OnFrame(now, s.PacketTimestamp, s.Data)
+			e.OnFrame(now, f.ts, f.annexB)
 		}
 	}
 }

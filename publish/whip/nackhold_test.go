@@ -1,0 +1,100 @@
+package whip
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// rrWithRTT is a receiver report echoing a sender report such that the
+// round trip, seen at now, is rtt.
+func rrWithRTT(now time.Time, rtt time.Duration) *rtcp.ReceiverReport {
+	const delay = 50 * time.Millisecond // DLSR: the receiver held the report
+	sent := now.Add(-rtt - delay)
+	return &rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{
+		SSRC: 1, LastSenderReport: ntpShort(sent), Delay: uint32(delay * 65536 / time.Second),
+	}}}
+}
+
+func nackFor(seqs ...uint16) *rtcp.TransportLayerNack {
+	return &rtcp.TransportLayerNack{MediaSSRC: 7, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}
+}
+
+func nacked(n *rtcp.TransportLayerNack) []uint16 {
+	var out []uint16
+	for _, p := range n.Nacks {
+		out = append(out, p.PacketList()...)
+	}
+	return out
+}
+
+// A packet NACKed again within the round trip (its repeat still on the
+// way) is taken out of the NACK; after it, it goes through again.
+func TestNackHoldoff(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := &nackHoldoff{now: func() time.Time { return now }, passed: map[uint32]map[uint16]nackPassed{}}
+	h.filter([]rtcp.Packet{rrWithRTT(now, 200*time.Millisecond)})
+	if h.srtt < 195*time.Millisecond || h.srtt > 205*time.Millisecond {
+		t.Fatalf("RTT from the report: %v, want 200 ms", h.srtt)
+	}
+	step := func(d time.Duration, n *rtcp.TransportLayerNack, want []uint16) {
+		t.Helper()
+		now = now.Add(d)
+		h.filter([]rtcp.Packet{n})
+		if got := nacked(n); !slices.Equal(got, want) {
+			t.Fatalf("NACK at +%v: passed %v, want %v", d, got, want)
+		}
+	}
+	step(0, nackFor(10, 11, 12, 40), []uint16{10, 11, 12, 40})
+	// 100 ms later (a receiver's timer): the repeats are in flight.
+	step(100*time.Millisecond, nackFor(10, 11, 12, 40, 41), []uint16{41})
+	step(100*time.Millisecond, nackFor(10, 11, 12, 40, 41), nil)
+	// 300 ms after the first: more than a round trip (and a quarter), so
+	// the repeats were lost too; 41 is only 200 ms old.
+	step(100*time.Millisecond, nackFor(10, 11, 12, 40, 41), []uint16{10, 11, 12, 40})
+	// Another SSRC's packets are its own.
+	n := nackFor(10)
+	n.MediaSSRC = 8
+	step(0, n, []uint16{10})
+	// A packet is repeated nackMaxResends times at most, however often
+	// it is asked for (a receiver that never takes the repair), until it
+	// is forgotten. 10 went twice so far, 41 once.
+	for i := 3; i <= nackMaxResends; i++ {
+		step(300*time.Millisecond, nackFor(10, 41), []uint16{10, 41})
+	}
+	step(300*time.Millisecond, nackFor(10, 41), []uint16{41})
+	step(300*time.Millisecond, nackFor(10, 41), nil)
+	step(nackForget, nackFor(10, 41), []uint16{10, 41})
+}
+
+// The RTT rises at once (a queue building must not let NACKs through
+// early) and falls by an eighth of the difference a report; without one,
+// the hold-off is the floor.
+func TestNackHoldoffRTT(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := &nackHoldoff{now: func() time.Time { return now }, passed: map[uint32]map[uint16]nackPassed{}}
+	first := nackFor(5)
+	h.filter([]rtcp.Packet{first})
+	now = now.Add(nackHoldoffMin + time.Millisecond)
+	again := nackFor(5)
+	h.filter([]rtcp.Packet{again})
+	if !slices.Equal(nacked(again), []uint16{5}) {
+		t.Fatalf("no RTT known: a NACK %v after the last was held", nackHoldoffMin)
+	}
+	h.filter([]rtcp.Packet{rrWithRTT(now, 20*time.Millisecond)})
+	h.filter([]rtcp.Packet{rrWithRTT(now, 400*time.Millisecond)})
+	if h.srtt < 395*time.Millisecond {
+		t.Fatalf("after a 400 ms report the RTT is %v: it should rise at once", h.srtt)
+	}
+	h.filter([]rtcp.Packet{rrWithRTT(now, 80*time.Millisecond)})
+	if h.srtt < 350*time.Millisecond || h.srtt > 365*time.Millisecond {
+		t.Fatalf("after an 80 ms report the RTT is %v, want 400 - 320/8 = 360 ms", h.srtt)
+	}
+	// A report echoing no sender report says nothing.
+	h.filter([]rtcp.Packet{&rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: 1}}}})
+	if h.srtt < 350*time.Millisecond {
+		t.Fatalf("a report without LSR moved the RTT to %v", h.srtt)
+	}
+}
