@@ -96,10 +96,13 @@ type Controller struct {
 	lastCut       time.Duration
 	rateBeforeCut int
 	episodeCuts   int
-	pathCuts      int           // cuts in the episode on RTT or send buffer alone
-	episodeDelayP float64       // delay pressure at the episode's first cut
-	cutQueueDelay time.Duration // our queue's delay at the last cut
-	cutDelayP     float64       // delay pressure at the last cut
+	pathCuts      int     // cuts in the episode on RTT or send buffer alone
+	episodeDelayP float64 // delay pressure at the episode's first cut
+	// The raw RTT's range since the episode's first cut (0: unknown): a
+	// path that got longer holds its new RTT; a queue swings it.
+	epRTTMin, epRTTMax time.Duration
+	cutQueueDelay      time.Duration // our queue's delay at the last cut
+	cutDelayP          float64       // delay pressure at the last cut
 
 	healthyFor         time.Duration
 	hasIncrease        bool
@@ -279,7 +282,10 @@ func (c *Controller) Update(s Sample) Decision {
 	lossy := max(p[sigLoss], c.prevP[sigLoss], c.prev2Loss) >= healthyBelow
 	behind := max(p[sigShortfall], c.prevP[sigShortfall]) >= healthyBelow
 	pathOnly := !dropped && !lossy && !behind && !cong[sigQueueDelay]
-	if cut && pathOnly && c.pathCuts >= c.cfg.RebaselineCuts && delayP >= rebaselineKept*c.episodeDelayP {
+	if c.episodeCuts > 0 && s.RTT > 0 && c.epRTTMax > 0 {
+		c.epRTTMin, c.epRTTMax = min(c.epRTTMin, s.RTT), max(c.epRTTMax, s.RTT)
+	}
+	if cut && pathOnly && c.pathCuts >= c.cfg.RebaselineCuts && delayP >= rebaselineKept*c.episodeDelayP && c.rttSteady(now) {
 		// Cuts that should have drained our queue left the RTT where it
 		// was: the path itself got longer. Take it as the new baseline
 		// rather than cut to the floor.
@@ -333,6 +339,7 @@ func (c *Controller) Update(s Sample) Decision {
 			d = 0
 		}
 		if c.episodeCuts == 0 {
+			c.epRTTMin, c.epRTTMax = s.RTT, s.RTT
 			c.firstCut(now, delayP, d)
 		} else if lvl := c.ceilingFrom(d); lvl > 0 && c.ceiling > 0 && lvl < c.ceiling {
 			// The send rate is a one-second average: a later cut in the
@@ -389,6 +396,7 @@ func (c *Controller) Update(s Sample) Decision {
 	c.prevDelayP = delayP
 	if !congested {
 		c.episodeCuts, c.pathCuts = 0, 0
+		c.epRTTMin, c.epRTTMax = 0, 0
 	}
 	d := Decision{Bitrate: c.rate, Changed: c.rate != old, Reason: reason,
 		Rung: c.lad.rung, RungChanged: c.lad.rung != c.prevRung, RungReason: c.rungWhy}
@@ -743,6 +751,26 @@ func (c *Controller) clampUp(r float64, hi int) int {
 	return min(max(v, c.cfg.Min), hi)
 }
 
+// rttSteady: the RTT held still since the episode's first cut, its range
+// under a third of its rise above the baseline, as a longer path's does
+// (a handover: 40 ms to 200 ms, then within a few ms). A standing queue
+// at a link the stream still overfills swings it by hundreds of ms (RTMP
+// over a cut link, 317 to 575 ms while it rose from 5 ms), and taking
+// that for the path's new baseline left the stream above the link (CI:
+// TestAdaptToBandwidthCutRTMP, the encoder making less than asked at
+// 360p15, so the send rate did not look behind). Unknown RTT (a send
+// buffer alone): steady, as before.
+func (c *Controller) rttSteady(now time.Duration) bool {
+	if c.epRTTMax == 0 {
+		return true
+	}
+	base, ok := c.rttBase.min(now)
+	if !ok || c.srtt <= base {
+		return true
+	}
+	return c.epRTTMax-c.epRTTMin <= (c.srtt-base)/3
+}
+
 func (c *Controller) rebaseline(now time.Duration) {
 	c.rttBase.reset()
 	c.sbBase.reset()
@@ -753,6 +781,7 @@ func (c *Controller) rebaseline(now time.Duration) {
 		c.sbBase.add(now, c.ssb)
 	}
 	c.episodeCuts, c.pathCuts = 0, 0
+	c.epRTTMin, c.epRTTMax = 0, 0
 	c.healthyFor = 0
 }
 

@@ -539,3 +539,40 @@ func TestAlternatingSurplusClimbs(t *testing.T) {
 	}
 	t.Fatalf("20 s of a healthy link with the rates alternating: no increase from %d", c.Bitrate())
 }
+
+// A standing queue is not a path change. Seen in CI (TestAdaptToBandwidthCutRTMP):
+// RTMP over a link cut to half of what it sent; the RTT rose from 1 ms and
+// swung between 300 and 575 ms while the stream still overfilled the link,
+// nothing was lost (TCP), and below 720p the encoder made less than asked
+// on the test pattern, so the send rate, pinned at the link, did not look
+// behind it. After two cuts on the RTT alone the RTT was still high and
+// the controller took it for a longer path, re-baselined and stopped 5 %
+// above the link. Here the queue stays whatever the rate (the RTT as
+// logged, over and over): a swinging RTT must never be taken for a path.
+func TestStandingQueueIsNotPathChange(t *testing.T) {
+	c := newTest(t, Config{Min: 50_000, Max: 1_500_000})
+	swing := []time.Duration{365, 509, 524, 567, 571, 575, 386, 317, 333, 398, 449, 442, 430, 440, 476, 436, 355, 342, 301, 327}
+	var tr []point
+	at := time.Duration(0)
+	step := func(rtt time.Duration) Decision {
+		at += iv
+		enc := min(c.Bitrate(), 410_000)
+		s := Sample{At: at, RTT: rtt, SendRate: enc + 48_000, EncoderRate: enc}
+		d := c.Update(s)
+		tr = append(tr, point{t: at, rate: d.Bitrate, capacity: 229_000, s: s, d: d})
+		return d
+	}
+	for i := range 40 { // before the cut: 1 ms of loopback RTT
+		step(time.Millisecond + time.Duration(i%2)*100*time.Microsecond)
+	}
+	for i := range 3 * len(swing) {
+		if d := step(swing[i%len(swing)] * time.Millisecond); d.Reason == ReasonPathChange {
+			logTrace(t, tr)
+			t.Fatalf("%v into a swinging RTT, it was taken for a path change", time.Duration(i+1)*iv)
+		}
+	}
+	if c.Bitrate() > 100_000 {
+		logTrace(t, tr)
+		t.Fatalf("30 s of a standing queue left the rate at %d", c.Bitrate())
+	}
+}
