@@ -200,10 +200,14 @@ func TestPublishToPionEndpoint(t *testing.T) {
 		t.Errorf("decoded audio: %.1f Hz, rms %.0f; want a 440 Hz tone", hz, rms)
 	}
 	st := s.live
-	// (RTT comes from receiver reports in 1/65536 s units: on loopback it
-	// rounds to zero, so it is logged, not asserted.)
 	if st.VideoFrames < 60 || st.AudioFrames < 120 || st.BytesSent == 0 || st.PacketsSent < st.VideoFrames+st.AudioFrames || st.TargetBitrate == 0 || st.Bitrate == 0 {
 		t.Errorf("stats while streaming %+v: want frames, bytes, packets and a congestion target", st)
+	}
+	// The RTT, from receiver reports echoing our sender reports (1/65536
+	// s units: some 100 us to 1 ms on loopback): a receiver that does not
+	// read our reports leaves it at zero.
+	if st.RTT <= 0 {
+		t.Errorf("no RTT from the receiver reports: %+v", st)
 	}
 	t.Logf("stats: %+v, bitrate set by congestion control: %d", st, enc.bitrate.Load())
 }
