@@ -30,8 +30,27 @@ type nackHoldoff struct {
 	mu   sync.Mutex
 	srtt time.Duration
 	// passed is when a NACK for a packet was last let through, and how
-	// many times, per SSRC and sequence number.
+	// many times, per SSRC of ours and sequence number. NACKs naming
+	// another SSRC are left as they are (the responder has nothing to
+	// resend for them), so a peer cannot grow this beyond our streams.
 	passed map[uint32]map[uint16]nackPassed
+}
+
+// BindLocalStream notes an SSRC of ours.
+func (h *nackHoldoff) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	h.mu.Lock()
+	if h.passed[info.SSRC] == nil {
+		h.passed[info.SSRC] = map[uint16]nackPassed{}
+	}
+	h.mu.Unlock()
+	return w
+}
+
+// UnbindLocalStream forgets it.
+func (h *nackHoldoff) UnbindLocalStream(info *interceptor.StreamInfo) {
+	h.mu.Lock()
+	delete(h.passed, info.SSRC)
+	h.mu.Unlock()
 }
 
 type nackPassed struct {
@@ -108,8 +127,7 @@ func (h *nackHoldoff) filter(pkts []rtcp.Packet) {
 		}
 		seen := h.passed[nack.MediaSSRC]
 		if seen == nil {
-			seen = map[uint16]nackPassed{}
-			h.passed[nack.MediaSSRC] = seen
+			continue // not a stream of ours
 		}
 		var keep []uint16
 		for _, pair := range nack.Nacks {

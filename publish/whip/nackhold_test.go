@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 )
 
@@ -35,6 +36,8 @@ func nacked(n *rtcp.TransportLayerNack) []uint16 {
 func TestNackHoldoff(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := &nackHoldoff{now: func() time.Time { return now }, passed: map[uint32]map[uint16]nackPassed{}}
+	h.BindLocalStream(&interceptor.StreamInfo{SSRC: 7}, nil)
+	h.BindLocalStream(&interceptor.StreamInfo{SSRC: 8}, nil)
 	h.filter([]rtcp.Packet{rrWithRTT(now, 200*time.Millisecond)})
 	if h.srtt < 195*time.Millisecond || h.srtt > 205*time.Millisecond {
 		t.Fatalf("RTT from the report: %v, want 200 ms", h.srtt)
@@ -67,6 +70,41 @@ func TestNackHoldoff(t *testing.T) {
 	step(300*time.Millisecond, nackFor(10, 41), []uint16{41})
 	step(300*time.Millisecond, nackFor(10, 41), nil)
 	step(nackForget, nackFor(10, 41), []uint16{10, 41})
+	// A NACK for an SSRC that is not ours is left alone and not kept.
+	n = nackFor(1, 2, 3)
+	n.MediaSSRC = 99
+	step(0, n, []uint16{1, 2, 3})
+	step(0, n, []uint16{1, 2, 3})
+	if _, ok := h.passed[99]; ok {
+		t.Fatal("a stranger's SSRC was kept")
+	}
+	h.UnbindLocalStream(&interceptor.StreamInfo{SSRC: 8})
+	if _, ok := h.passed[8]; ok {
+		t.Fatal("an unbound stream's repeats were kept")
+	}
+}
+
+// Any RTCP a peer sends goes through the filter without a panic, and
+// what it keeps stays within our streams' sequence numbers.
+func FuzzNackHoldoff(f *testing.F) {
+	nack, _ := nackFor(1, 2, 3, 500).Marshal()
+	rr, _ := rrWithRTT(time.Unix(1_800_000_000, 0), 100*time.Millisecond).Marshal()
+	f.Add(nack)
+	f.Add(rr)
+	f.Add(append(rr, nack...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkts, err := rtcp.Unmarshal(b)
+		if err != nil {
+			return
+		}
+		h := &nackHoldoff{now: time.Now, passed: map[uint32]map[uint16]nackPassed{}}
+		h.BindLocalStream(&interceptor.StreamInfo{SSRC: 7}, nil)
+		h.filter(pkts)
+		h.filter(pkts)
+		if len(h.passed) != 1 || len(h.passed[7]) > 1<<16 || h.srtt < 0 {
+			t.Fatalf("state after a peer's RTCP: %d SSRCs, srtt %v", len(h.passed), h.srtt)
+		}
+	})
 }
 
 // The RTT rises at once (a queue building must not let NACKs through
@@ -75,6 +113,7 @@ func TestNackHoldoff(t *testing.T) {
 func TestNackHoldoffRTT(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := &nackHoldoff{now: func() time.Time { return now }, passed: map[uint32]map[uint16]nackPassed{}}
+	h.BindLocalStream(&interceptor.StreamInfo{SSRC: 7}, nil)
 	first := nackFor(5)
 	h.filter([]rtcp.Packet{first})
 	now = now.Add(nackHoldoffMin + time.Millisecond)
