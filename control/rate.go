@@ -6,6 +6,7 @@ import (
 
 	"github.com/glassagent/glassagent/control/abr"
 	"github.com/glassagent/glassagent/control/pipeline"
+	"github.com/glassagent/glassagent/publish"
 )
 
 // AdaptConfig sets how a stream's video bitrate follows its path and its
@@ -125,6 +126,16 @@ func newRateControl(cfg AdaptConfig, spec pipeline.Spec, ceiling int) (*rateCont
 		rc.rungs = append(rc.rungs, pipeline.Rung{Width: r.Width, Height: r.Height, FPS: r.FPS})
 	}
 	return rc, nil
+}
+
+// targetCut reports a transport target that fell sharply under the
+// video's rate: by a quarter or more (smaller moves wait for the next
+// sample, where the controller's dead band takes them).
+func (r *rateControl) targetCut(p publish.Stats) bool {
+	if p.TargetBitrate <= 0 {
+		return false
+	}
+	return p.TargetBitrate-r.audioBitrate < r.ctl.Bitrate()*3/4
 }
 
 // update samples st and returns the decision.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/glassagent/glassagent/control/pipeline"
+	"github.com/glassagent/glassagent/publish"
 )
 
 func TestLadderFor(t *testing.T) {
@@ -82,4 +83,30 @@ func FuzzLadderFor(f *testing.F) {
 			t.Fatalf("%v with %+v: %v", own, rungs, err)
 		}
 	})
+}
+
+// A transport target a quarter or more under the video's rate (audio
+// taken out) is taken between samples; a smaller one, none, or one above
+// waits for the next sample.
+func TestTargetCut(t *testing.T) {
+	spec := pipeline.Spec{Width: 1280, Height: 720, FPS: 30, AudioBitrate: 32_000}
+	rc, err := newRateControl(Defaults().Adapt, spec, 1_500_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rc.ctl.Bitrate()
+	for _, c := range []struct {
+		target int
+		want   bool
+	}{
+		{0, false},
+		{v + 32_000, false},
+		{v*4/5 + 32_000, false},
+		{v*7/10 + 32_000, true},
+		{150_000, true},
+	} {
+		if got := rc.targetCut(publish.Stats{TargetBitrate: c.target}); got != c.want {
+			t.Errorf("target %d with the video at %d: %v, want %v", c.target, v, got, c.want)
+		}
+	}
 }

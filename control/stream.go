@@ -159,11 +159,20 @@ func (s *stream) run(pub publish.Publisher) {
 		s.end(StatusError, err.Error(), media.CodeOf(err))
 		return
 	}
-	var adaptTick <-chan time.Time
+	var adaptTick, targetTick <-chan time.Time
+	var adaptTicker *time.Ticker
 	if rc != nil {
-		t := time.NewTicker(cfg.Adapt.Interval)
-		defer t.Stop()
-		adaptTick = t.C
+		adaptTicker = time.NewTicker(cfg.Adapt.Interval)
+		defer adaptTicker.Stop()
+		adaptTick = adaptTicker.C
+		// A transport's own congestion control (WHIP's GCC) cuts its
+		// target when it sees fit, between two samples: looked at five
+		// times as often, a sharp cut is taken at once, the ladder's step
+		// (and its keyframe, which ends the freeze) half an interval
+		// sooner on average, and the samples go on from there.
+		tt := time.NewTicker(cfg.Adapt.Interval / 5)
+		defer tt.Stop()
+		targetTick = tt.C
 	}
 
 	everActive := false
@@ -212,6 +221,11 @@ func (s *stream) run(pub publish.Publisher) {
 				}
 			case <-adaptTick:
 				s.adapt(rc, pl)
+			case <-targetTick:
+				if rc.targetCut(pl.Stats().Publish) {
+					s.adapt(rc, pl)
+					adaptTicker.Reset(cfg.Adapt.Interval)
+				}
 			case bps := <-s.setRate:
 				// The API set a bitrate: it is the ceiling from now on,
 				// and a new controller starts from the stream's own size.
