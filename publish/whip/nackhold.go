@@ -136,10 +136,10 @@ func (h *nackHoldoff) filter(pkts []rtcp.Packet) {
 				if ok && now.Sub(p.at) >= nackForget {
 					ok = false // an old entry, or the numbers wrapped
 				}
-				if !ok || now.Sub(p.at) >= hold && p.n < nackMaxResends {
-					if !ok {
-						p.n = 0
-					}
+				if !ok {
+					p = nackPassed{}
+				}
+				if p.n == 0 || now.Sub(p.at) >= hold && p.n < nackMaxResends {
 					seen[seq] = nackPassed{at: now, n: p.n + 1}
 					keep = append(keep, seq)
 				}

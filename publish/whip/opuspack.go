@@ -18,7 +18,6 @@ type opusPacker struct {
 	toc    byte          // of the pending frames, code bits cleared
 	frames [][]byte      // pending frames (without their TOC byte)
 	pts    time.Duration // of the first pending frame
-	next   time.Duration // PTS the next frame must have to join
 	out    []byte        // the packet built by flush
 	keep   []byte        // pending frames' bytes, owned by the packer
 }
@@ -54,7 +53,8 @@ func (o *opusPacker) add(pkt []byte, pts time.Duration, n int, emit func(payload
 	}
 	d := opusFrameDuration(pkt[0])
 	if len(o.frames) > 0 {
-		drift := pts - o.next
+		// Where the next frame must be to join: right after the pending.
+		drift := pts - (o.pts + time.Duration(len(o.frames))*d)
 		if pkt[0] != o.toc || drift < -d/2 || drift > d/2 {
 			if err := o.flush(emit); err != nil {
 				return err
@@ -68,7 +68,6 @@ func (o *opusPacker) add(pkt []byte, pts time.Duration, n int, emit func(payload
 	start := len(o.keep)
 	o.keep = append(o.keep, pkt[1:]...)
 	o.frames = append(o.frames, o.keep[start:len(o.keep):len(o.keep)])
-	o.next = pts + d
 	if len(o.frames) >= n || time.Duration(len(o.frames)+1)*d > maxOpusPacket {
 		return o.flush(emit)
 	}

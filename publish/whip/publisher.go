@@ -47,7 +47,7 @@ type Publisher struct {
 	bytes, packets, vframes, aframes, keyReqs atomic.Uint64
 	target                                    atomic.Int64
 	// audioPack is how many 20 ms Opus frames go in one RTP packet: 1,
-	// or packAudioFrames while the target is low (onTarget).
+	// or packAudioFrames while the target is low (setTarget).
 	audioPack atomic.Int32
 	firstRTP  atomic.Int64 // unix ns of the first RTP packet written
 	rate      media.RateMeter
@@ -309,10 +309,9 @@ const (
 
 // setTarget notes congestion control's target and packs the audio by it,
 // with hysteresis, so a target near the line does not switch the audio's
-// packets back and forth.
-// The lines are lower for a stream whose own ceiling (max, the
-// estimator's, audio included) is near them: there only congestion
-// should pack the audio, not the configuration.
+// packets back and forth. The lines come down for a stream whose own
+// ceiling (the estimator's, audio included) is near them: there only
+// congestion should pack the audio, not the configuration.
 func (p *Publisher) setTarget(bps, ceiling int) {
 	p.target.Store(int64(bps))
 	switch {

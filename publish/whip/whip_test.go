@@ -173,19 +173,7 @@ func TestPublishToPionEndpoint(t *testing.T) {
 		t.Errorf("ffprobe of the received video: %+v", v)
 	}
 	// go-opus decodes the audio: a 440 Hz tone, not silence.
-	dec, err := opus.NewDecoder(48000, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pcm []int16
-	frame := make([]int16, 5760)
-	for _, pkt := range pkts {
-		n, err := dec.Decode(pkt, frame)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pcm = append(pcm, frame[:n]...)
-	}
+	pcm := decodeAll(t, pkts)
 	pcm = pcm[len(pcm)/4 : len(pcm)*3/4]
 	crossings, energy := 0, 0.0
 	for i := 1; i < len(pcm); i++ {

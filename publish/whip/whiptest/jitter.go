@@ -102,7 +102,7 @@ func (b *jitterBuffer) inOrder() (jbFrame, bool) {
 	if !ok {
 		return jbFrame{}, false
 	}
-	return b.take(b.next, last), true
+	return b.take(b.next, last, b.depacketize(b.next, last)), true
 }
 
 // keyframeAhead hands on the first complete keyframe (SPS, PPS and IDR,
@@ -115,11 +115,15 @@ func (b *jitterBuffer) keyframeAhead() (jbFrame, bool) {
 			continue
 		}
 		last, ok := b.complete(s)
-		if !ok || !hasIDR(b, s, last) {
+		if !ok {
+			continue
+		}
+		annexB := b.depacketize(s, last)
+		if !containsIDR(annexB) {
 			continue
 		}
 		b.drop(b.next, s)
-		return b.take(s, last), true
+		return b.take(s, last, annexB), true
 	}
 	return jbFrame{}, false
 }
@@ -182,14 +186,23 @@ func (b *jitterBuffer) complete(first int64) (int64, bool) {
 	return 0, false
 }
 
-// take removes packets first..last and depacketizes them.
-func (b *jitterBuffer) take(first, last int64) jbFrame {
+// depacketize returns packets first..last as Annex-B.
+func (b *jitterBuffer) depacketize(first, last int64) []byte {
 	var d codecs.H264Packet // a fresh one: no fragment left from a broken frame
-	f := jbFrame{ts: b.pkts[first].p.Timestamp, dropped: b.dropped}
+	var annexB []byte
 	for s := first; s <= last; s++ {
 		if nal, err := d.Unmarshal(b.pkts[s].p.Payload); err == nil {
-			f.annexB = append(f.annexB, nal...)
+			annexB = append(annexB, nal...)
 		}
+	}
+	return annexB
+}
+
+// take hands on packets first..last as the frame annexB (depacketized
+// from them) and removes them.
+func (b *jitterBuffer) take(first, last int64, annexB []byte) jbFrame {
+	f := jbFrame{ts: b.pkts[first].p.Timestamp, annexB: annexB, dropped: b.dropped}
+	for s := first; s <= last; s++ {
 		delete(b.pkts, s)
 	}
 	b.next, b.dropped = last+1, 0
@@ -218,33 +231,6 @@ func startsWithSPS(p []byte) bool {
 		return true
 	case len(p) > 3 && p[0]&0x1f == 24:
 		return p[3]&0x1f == 7
-	}
-	return false
-}
-
-// hasIDR: some packet from first to last carries an IDR slice.
-func hasIDR(b *jitterBuffer, first, last int64) bool {
-	for s := first; s <= last; s++ {
-		p := b.pkts[s].p.Payload
-		if len(p) == 0 {
-			continue
-		}
-		switch p[0] & 0x1f {
-		case 5:
-			return true
-		case 28: // FU-A: the fragmented unit's type is in the FU header
-			if len(p) > 1 && p[1]&0x1f == 5 {
-				return true
-			}
-		case 24: // STAP-A: 16-bit sizes, then the units
-			for i := 1; i+2 < len(p); {
-				n := int(p[i])<<8 | int(p[i+1])
-				if p[i+2]&0x1f == 5 {
-					return true
-				}
-				i += 2 + n
-			}
-		}
 	}
 	return false
 }

@@ -2,6 +2,7 @@ package whiptest
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func (s *jbStream) padding() *rtp.Packet {
 	return p
 }
 
-// tags lists the tag byte of each frame handed on, with its dropped count.
+// jbOut is a frame handed on: its tag byte and its dropped count.
 type jbOut struct {
 	tag     byte
 	dropped int
@@ -73,13 +74,8 @@ func cat(ps ...[]*rtp.Packet) []*rtp.Packet {
 
 func same(t *testing.T, what string, got, want []jbOut) {
 	t.Helper()
-	if len(got) != len(want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("%s: handed on %v, want %v", what, got, want)
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("%s: handed on %v, want %v", what, got, want)
-		}
 	}
 }
 
