@@ -1,6 +1,8 @@
 package whip
 
 import (
+	"time"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
@@ -33,8 +35,10 @@ type bweConfig struct {
 // newAPI builds a pion API with only our two codecs (so the answer cannot
 // pick another), the NACK responder, RTCP reports, TWCC and the GCC
 // congestion controller. bwe receives the estimator pion creates for the
-// connection, getter the stats interceptor's view.
-func newAPI(bc bweConfig, loopback bool, bwe chan<- cc.BandwidthEstimator, getter chan<- stats.Getter) (*webrtc.API, error) {
+// connection, getter the stats interceptor's view, delivery what each
+// transport-wide feedback says (delivery.go); queue is the bottleneck's
+// wait the last feedback showed, for the NACK hold-off.
+func newAPI(bc bweConfig, loopback bool, bwe chan<- cc.BandwidthEstimator, getter chan<- stats.Getter, delivery func(deliveryReport), queue func() time.Duration) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	videoFB := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "transport-cc"}}
 	v := h264Cap
@@ -57,15 +61,18 @@ func newAPI(bc bweConfig, loopback bool, bwe chan<- cc.BandwidthEstimator, gette
 	reg := &interceptor.Registry{}
 	// Ahead of the NACK responder (RegisterDefaultInterceptors, below):
 	// NACKs for packets resent within the last RTT are dropped first.
-	reg.Add(nackHoldoffFactory{})
+	reg.Add(nackHoldoffFactory{queue: queue})
+	// Also first: it writes nearer the socket than the TWCC header
+	// interceptor (registered below), so it sees each packet's number.
+	reg.Add(deliveryWatchFactory{report: delivery})
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		// No pacer. gcc's default LeakyBucketPacer holds every packet in an
-		// unbounded queue drained on a 5 ms ticker at 1.5x the target: when
-		// the link is slower than the encoder that queue, not the media
-		// queue in front of us, absorbs the excess, and media.Queue's
-		// GOP-wise dropping never sees it. Here the encoder follows the
-		// target within a second or two, and what remains to smooth is the
-		// keyframe burst, which the path's own queue absorbs.
+		// Not gcc's pacer: its LeakyBucketPacer holds every packet in an
+		// unbounded queue drained on a 5 ms ticker at 1.5x the target:
+		// when the link is slower than the encoder that queue, not the
+		// media queue in front of us, absorbs the excess, and
+		// media.Queue's GOP-wise dropping never sees it. The sender
+		// paces in its own loop instead (pacer.go), so the excess waits
+		// in media.Queue.
 		return gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(bc.initial),
 			gcc.SendSideBWEMinBitrate(bc.min),

@@ -27,6 +27,13 @@ type nackHoldoff struct {
 	interceptor.NoOp
 	now func() time.Time
 
+	// queue is the wait at the bottleneck that the transport-wide
+	// feedback shows (delivery.go), nil: unknown. A repair waits in the
+	// same queue, and it is known ten times a second where the receiver
+	// reports' RTT comes once a second: in the first second of a cut
+	// they still read the empty path's round trip.
+	queue func() time.Duration
+
 	mu   sync.Mutex
 	srtt time.Duration
 	// passed is when a NACK for a packet was last let through, and how
@@ -80,10 +87,12 @@ const nackForget = 10 * time.Second
 // asked for cross.
 const nackHoldoffMin = 20 * time.Millisecond
 
-type nackHoldoffFactory struct{}
+type nackHoldoffFactory struct {
+	queue func() time.Duration
+}
 
-func (nackHoldoffFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &nackHoldoff{now: time.Now, passed: map[uint32]map[uint16]nackPassed{}}, nil
+func (f nackHoldoffFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &nackHoldoff{now: time.Now, queue: f.queue, passed: map[uint32]map[uint16]nackPassed{}}, nil
 }
 
 // BindRTCPReader filters the NACKs read; registered before the responder,
@@ -119,7 +128,11 @@ func (h *nackHoldoff) filter(pkts []rtcp.Packet) {
 			h.rtt(now, r.Reports)
 		}
 	}
-	hold := max(h.srtt+h.srtt/4, nackHoldoffMin)
+	rtt := h.srtt
+	if h.queue != nil {
+		rtt = max(rtt, h.queue())
+	}
+	hold := max(rtt+rtt/4, nackHoldoffMin)
 	for _, p := range pkts {
 		nack, ok := p.(*rtcp.TransportLayerNack)
 		if !ok {

@@ -51,6 +51,27 @@ type Publisher struct {
 	audioPack atomic.Int32
 	firstRTP  atomic.Int64 // unix ns of the first RTP packet written
 	rate      media.RateMeter
+
+	// tmu guards what makes the target: GCC's, the link guard's cap on
+	// it, and what turning it into the encoder's bitrate needs (tgt,
+	// set for the length of a Run).
+	tmu   sync.Mutex
+	gcc   int
+	guard linkGuard
+	tgt   targetRange
+	pace  atomic.Int64 // the link guard's pacing rate, bit/s (0: none)
+	queue atomic.Int64 // the last feedback's queue delay, ns
+}
+
+// queueDelay is the wait at the bottleneck the last transport-wide
+// feedback showed.
+func (p *Publisher) queueDelay() time.Duration { return time.Duration(p.queue.Load()) }
+
+// targetRange is how a target (audio and video) becomes the video
+// encoder's bitrate: less the audio, within [lo, hi].
+type targetRange struct {
+	lo, hi, ceiling, audio int
+	enc                    publish.EncoderControl // nil: none, or not running
 }
 
 // New is the publish.Factory for https:// (and http://) WHIP URLs.
@@ -103,7 +124,19 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	getterCh := make(chan stats.Getter, 1)
 	// The estimator's target covers audio as well; onTarget takes it out.
 	bc := bweConfig{initial: hi + in.Audio.Bitrate, min: lo + in.Audio.Bitrate, max: hi + in.Audio.Bitrate}
-	api, err := newAPI(bc, p.Loopback, bweCh, getterCh)
+	p.tmu.Lock()
+	p.gcc, p.guard = bc.initial, linkGuard{}
+	p.tgt = targetRange{lo: lo, hi: hi, ceiling: bc.max, audio: in.Audio.Bitrate}
+	p.tmu.Unlock()
+	p.pace.Store(0)
+	defer func() {
+		// gcc and the interceptors call back on goroutines of their own,
+		// which may run after Run returned: leave the encoder alone then.
+		p.tmu.Lock()
+		p.tgt.enc = nil
+		p.tmu.Unlock()
+	}()
+	api, err := newAPI(bc, p.Loopback, bweCh, getterCh, p.onDelivery, p.queueDelay)
 	if err != nil {
 		return media.Wrap(media.CodeInternal, err)
 	}
@@ -231,16 +264,16 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 		p.mu.Unlock()
 	default:
 	}
+	p.tmu.Lock()
+	p.tgt.enc = in.Encoder
+	p.tmu.Unlock()
 	select {
 	case e := <-bweCh:
-		p.setTarget(e.GetTargetBitrate(), bc.max)
-		e.OnTargetBitrateChange(func(bps int) {
-			// gcc calls this on a goroutine of its own, which may run
-			// after Run returned: leave the encoder alone then.
-			if runCtx.Err() == nil {
-				p.onTarget(bps, lo, hi, bc.max, in)
-			}
-		})
+		p.tmu.Lock()
+		p.gcc = e.GetTargetBitrate()
+		p.setTarget(p.guard.limit(time.Now(), p.gcc), bc.max)
+		p.tmu.Unlock()
+		e.OnTargetBitrateChange(p.onTarget)
 	default:
 	}
 	// After connecting, losing ICE ends the publish; reconnecting is the
@@ -322,14 +355,53 @@ func (p *Publisher) setTarget(bps, ceiling int) {
 	}
 }
 
-// onTarget turns congestion control's target (video and audio together)
-// into the video encoder's bitrate, within [lo, hi].
-func (p *Publisher) onTarget(bps, lo, hi, ceiling int, in publish.Input) {
-	p.setTarget(bps, ceiling)
-	v := max(lo, min(hi, bps-in.Audio.Bitrate))
-	if in.Encoder != nil {
-		_ = in.Encoder.SetBitrate(v) // an encoder that cannot change keeps its rate
+// onTarget takes GCC's new target (video and audio together).
+func (p *Publisher) onTarget(bps int) {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	p.gcc = bps
+	p.applyLocked(time.Now())
+}
+
+// onDelivery takes what a transport-wide feedback said (delivery.go) to
+// the link guard.
+func (p *Publisher) onDelivery(r deliveryReport) {
+	p.queue.Store(int64(r.QueueDelay))
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	now := time.Now()
+	p.guard.update(now, r, p.rate.Bitrate())
+	// A new cap, its rise, or a cut of GCC's held back that the feedback
+	// now bears out.
+	if p.guard.limit(now, p.gcc) != int(p.target.Load()) {
+		p.applyLocked(now)
 	}
+	p.pace.Store(int64(p.guard.pacing()))
+}
+
+// applyLocked turns the target (GCC's, under the link guard's cap) into
+// the video encoder's bitrate.
+func (p *Publisher) applyLocked(now time.Time) {
+	t := p.guard.limit(now, p.gcc)
+	p.setTarget(t, p.tgt.ceiling)
+	if p.tgt.enc != nil {
+		v := max(p.tgt.lo, min(p.tgt.hi, t-p.tgt.audio))
+		_ = p.tgt.enc.SetBitrate(v) // an encoder that cannot change keeps its rate
+	}
+}
+
+// pacingFactor times the target is the pace of a healthy link: libwebrtc's
+// factor, which spreads a keyframe over a few frame intervals.
+const pacingFactor = 2.5
+
+// pacingRate is the rate the sender paces at, bit/s (0: unpaced): the
+// link's own while the link guard sees it full, else pacingFactor times
+// the target.
+func (p *Publisher) pacingRate() int {
+	if r := p.pace.Load(); r > 0 {
+		return int(r)
+	}
+	return int(float64(p.target.Load()) * pacingFactor)
 }
 
 // sent counts what went on the wire.

@@ -40,12 +40,18 @@ func (s *rtpStream) timestamp(pts time.Duration) uint32 {
 	return s.base + uint32(int64(pts)*s.rate/int64(time.Second))
 }
 
-// write sends the payloads of one access unit, the marker on the last.
-// It returns the bytes put on the wire (RTP headers included).
-func (s *rtpStream) write(payloads [][]byte, pts time.Duration, marker bool) (int, error) {
+// write sends the payloads of one access unit, the marker on the last;
+// pace, when set, is called before each packet with its size and may hold
+// it back. It returns the bytes put on the wire (RTP headers included).
+func (s *rtpStream) write(payloads [][]byte, pts time.Duration, marker bool, pace func(int) error) (int, error) {
 	n := 0
 	ts := s.timestamp(pts)
 	for i, pl := range payloads {
+		if pace != nil {
+			if err := pace(12 + len(pl)); err != nil {
+				return n, err
+			}
+		}
 		pkt := &rtp.Packet{
 			Header: rtp.Header{
 				Version:        2,
@@ -74,6 +80,8 @@ type sender struct {
 	started      bool
 	opus         opusPacker
 	one          [1][]byte
+	pacer        pacer
+	pace         func(int) error
 }
 
 // appendAnnexB appends the NAL units with start codes; the H.264
@@ -104,7 +112,7 @@ func (s *sender) writeVideo(au *media.AccessUnit) error {
 		s.annexB = nil
 		return nil
 	}
-	n, err := s.video.write(payloads, au.PTS, true)
+	n, err := s.video.write(payloads, au.PTS, true, s.pace)
 	s.p.sent(n, len(payloads))
 	if err != nil {
 		return err
@@ -125,7 +133,11 @@ func (s *sender) writeAudio(au *media.AccessUnit) error {
 
 func (s *sender) emitAudio(payload []byte, pts time.Duration) error {
 	s.one[0] = payload
-	n, err := s.audio.write(s.one[:], pts, false)
+	// Audio is not held back (a late audio packet is heard; a video
+	// packet late by a few ms is not seen), but takes its share of the
+	// pacing budget.
+	s.pacer.charge(time.Now(), 12+len(payload), s.p.pacingRate())
+	n, err := s.audio.write(s.one[:], pts, false, nil)
 	s.p.sent(n, 1)
 	return err
 }
@@ -134,6 +146,7 @@ func (s *sender) emitAudio(payload []byte, pts time.Duration) error {
 // starts on a keyframe; audio before it is dropped too, so the receiver's
 // first media is decodable and in sync.
 func (s *sender) run(ctx context.Context) error {
+	s.pace = func(size int) error { return s.pacer.wait(ctx, size, s.p.pacingRate()) }
 	for {
 		au, err := s.in.Queue.Pop(ctx)
 		if err != nil {

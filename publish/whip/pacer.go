@@ -1,0 +1,61 @@
+package whip
+
+import (
+	"context"
+	"time"
+)
+
+// pacer spaces packets at a rate. Without one, a frame's packets leave
+// back to back: at a healthy link's speed that is what WebRTC senders
+// avoid anyway (libwebrtc paces at 2.5 times its target), and at a link
+// cut below what the encoder still makes, a keyframe of tens of kilobytes
+// overflows a bottleneck's queue of a few (the cut tests' 200 ms at 210
+// kbit/s is 5 KB), losing packets of every frame after it. A pacer in our
+// send loop holds the excess in media.Queue, which sees its age (a
+// congestion signal to the bitrate controller) and drops whole GOPs when
+// it grows old, rather than in an unbounded queue of its own (pion's
+// LeakyBucketPacer; see newAPI).
+type pacer struct {
+	next time.Time // when the next packet may leave
+}
+
+// pacerBurst is the credit an idle pacer keeps: a few packets at the
+// rates we pace at, so that pacing only spreads what would be a burst.
+const pacerBurst = 5 * time.Millisecond
+
+func (p *pacer) slot(now time.Time, size, rate int) time.Time {
+	if p.next.Before(now.Add(-pacerBurst)) {
+		p.next = now.Add(-pacerBurst)
+	}
+	at := p.next
+	p.next = p.next.Add(time.Duration(int64(size) * 8 * int64(time.Second) / int64(rate)))
+	return at
+}
+
+// wait holds a packet of size bytes until its slot at rate bit/s (0: not
+// paced); it returns early with ctx's error.
+func (p *pacer) wait(ctx context.Context, size, rate int) error {
+	if rate <= 0 {
+		return nil
+	}
+	now := time.Now()
+	d := p.slot(now, size, rate).Sub(now)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// charge counts a packet sent without waiting against the budget.
+func (p *pacer) charge(now time.Time, size, rate int) {
+	if rate > 0 {
+		p.slot(now, size, rate)
+	}
+}
