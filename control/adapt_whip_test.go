@@ -32,8 +32,8 @@ import (
 // follows GCC's own estimate. What it takes (NOTES.md): the sender reads
 // the bottleneck's queue and the rate it passes from the TWCC feedback
 // (publish/whip/delivery.go) and caps GCC's target under that rate a
-// feedback interval after the queue shows (linkguard.go), and paces its
-// packets (pacer.go), under the link while it is full, so the excess
+// feedback interval after the queue shows (publish/pace), and paces its
+// packets, under the link while it is full, so the excess
 // waits in our queue instead of overflowing the link's. Before, with
 // GCC's own target alone, the freeze was 1.0-2.2 s: its target bound the
 // stream about a second after the cut, the link dropping 40-60 % of the

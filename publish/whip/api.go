@@ -71,7 +71,7 @@ func newAPI(bc bweConfig, loopback bool, bwe chan<- cc.BandwidthEstimator, gette
 		// when the link is slower than the encoder that queue, not the
 		// media queue in front of us, absorbs the excess, and
 		// media.Queue's GOP-wise dropping never sees it. The sender
-		// paces in its own loop instead (pacer.go), so the excess waits
+		// paces in its own loop instead (publish/pace), so the excess waits
 		// in media.Queue.
 		return gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(bc.initial),

@@ -9,6 +9,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+
+	"github.com/glassagent/glassagent/publish/pace"
 )
 
 // deliveryWatch reads the receiver's transport-wide feedback (TWCC,
@@ -35,13 +37,9 @@ type deliveryWatch struct {
 	ref     int64
 	refInit bool
 	fbCount uint8
-	// One-way delay minima (send time on our clock to arrival on the
-	// receiver's: an unknown offset, which the minimum takes out), in two
-	// halves of baseWindow, so the base forgets within one to two halves:
-	// the two clocks drift apart by up to 0.1 ms a second.
-	base    [2]time.Duration
-	baseOK  [2]bool
-	baseAt  time.Duration // start of base[1], on the receiver's clock
+	// The one-way delay's minimum (send time on our clock to arrival on
+	// the receiver's: an unknown offset, which the minimum takes out).
+	base    pace.Baseline
 	arrived [arrivalSlots]arrival
 	next    int // next slot of arrived
 }
@@ -59,9 +57,6 @@ const arrivalSlots = 512
 // packets it is the link's rate, and short enough to see a cut at once.
 const deliveryWindow = 250 * time.Millisecond
 
-// baseWindow is how long the one-way delay minimum remembers.
-const baseWindow = 20 * time.Second
-
 type sentPacket struct {
 	seq  uint16
 	ok   bool
@@ -74,21 +69,15 @@ type arrival struct {
 	size     int
 }
 
-// deliveryReport is what one feedback said.
+// deliveryReport is what one feedback said: the newest received packet's
+// wait (its one-way delay over the minimum), the rate at which the packets
+// that waited arrived over the last deliveryWindow (0: too few waited; a
+// packet-train measure of what the link carries, known as soon as a queue
+// shows, not after a one-second average has caught up), and the packets
+// it named as missing; Reported counts those it named in all.
 type deliveryReport struct {
-	// QueueDelay is the newest received packet's one-way delay over the
-	// minimum: the time it waited in queues on the path.
-	QueueDelay time.Duration
-	// LinkRate is the bit/s at which the packets that waited arrived over
-	// the last deliveryWindow (0: too few waited). Packets that wait in
-	// a queue leave it back to back, so their arrivals are spaced by the
-	// bottleneck's own rate: a packet-train measure of what the link
-	// carries, known as soon as a queue shows, not after a one-second
-	// average has caught up.
-	LinkRate int
-	// Lost and Reported count the packets this feedback named as missing
-	// and in all.
-	Lost, Reported int
+	pace.Report
+	Reported int
 }
 
 type deliveryWatchFactory struct {
@@ -197,9 +186,7 @@ func (d *deliveryWatch) feedback(fb *rtcp.TransportLayerCC) {
 		if !p.ok || p.seq != s {
 			return
 		}
-		owd := at - p.at
-		d.noteBase(at, owd)
-		wait := max(0, owd-d.baseMin())
+		wait := d.base.Add(at, at-p.at)
 		d.arrived[d.next] = arrival{at: at, wait: wait, size: p.size}
 		d.next = (d.next + 1) % arrivalSlots
 		if !haveNewest || p.at >= newest {
@@ -229,24 +216,6 @@ func (d *deliveryWatch) feedback(fb *rtcp.TransportLayerCC) {
 	if d.report != nil {
 		d.report(r)
 	}
-}
-
-func (d *deliveryWatch) noteBase(at, owd time.Duration) {
-	if at-d.baseAt >= baseWindow/2 || at < d.baseAt {
-		d.base[0], d.baseOK[0] = d.base[1], d.baseOK[1]
-		d.baseOK[1], d.baseAt = false, at
-	}
-	if !d.baseOK[1] || owd < d.base[1] {
-		d.base[1], d.baseOK[1] = owd, true
-	}
-}
-
-func (d *deliveryWatch) baseMin() time.Duration {
-	b := d.base[1]
-	if d.baseOK[0] && d.base[0] < b {
-		b = d.base[0]
-	}
-	return b
 }
 
 // queuedFrom is the wait from which a packet counts as having queued:

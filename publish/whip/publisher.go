@@ -16,6 +16,7 @@ import (
 
 	"github.com/glassagent/glassagent/media"
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/pace"
 )
 
 // Publisher sends one stream to a WHIP endpoint.
@@ -55,12 +56,12 @@ type Publisher struct {
 	// tmu guards what makes the target: GCC's, the link guard's cap on
 	// it, and what turning it into the encoder's bitrate needs (tgt,
 	// set for the length of a Run).
-	tmu   sync.Mutex
-	gcc   int
-	guard linkGuard
-	tgt   targetRange
-	pace  atomic.Int64 // the link guard's pacing rate, bit/s (0: none)
-	queue atomic.Int64 // the last feedback's queue delay, ns
+	tmu    sync.Mutex
+	gcc    int
+	guard  pace.Guard
+	tgt    targetRange
+	pacing atomic.Int64 // the link guard's pacing rate, bit/s (0: none)
+	queue  atomic.Int64 // the last feedback's queue delay, ns
 }
 
 // queueDelay is the wait at the bottleneck the last transport-wide
@@ -125,10 +126,10 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	// The estimator's target covers audio as well; onTarget takes it out.
 	bc := bweConfig{initial: hi + in.Audio.Bitrate, min: lo + in.Audio.Bitrate, max: hi + in.Audio.Bitrate}
 	p.tmu.Lock()
-	p.gcc, p.guard = bc.initial, linkGuard{}
+	p.gcc, p.guard = bc.initial, pace.Guard{}
 	p.tgt = targetRange{lo: lo, hi: hi, ceiling: bc.max, audio: in.Audio.Bitrate}
 	p.tmu.Unlock()
-	p.pace.Store(0)
+	p.pacing.Store(0)
 	defer func() {
 		// gcc and the interceptors call back on goroutines of their own,
 		// which may run after Run returned: leave the encoder alone then.
@@ -271,7 +272,7 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	case e := <-bweCh:
 		p.tmu.Lock()
 		p.gcc = e.GetTargetBitrate()
-		p.setTarget(p.guard.limit(time.Now(), p.gcc), bc.max)
+		p.setTarget(p.guard.Limit(time.Now(), p.gcc), bc.max)
 		p.tmu.Unlock()
 		e.OnTargetBitrateChange(p.onTarget)
 	default:
@@ -370,19 +371,19 @@ func (p *Publisher) onDelivery(r deliveryReport) {
 	p.tmu.Lock()
 	defer p.tmu.Unlock()
 	now := time.Now()
-	p.guard.update(now, r, p.rate.Bitrate())
+	p.guard.Update(now, r.Report, p.rate.Bitrate())
 	// A new cap, its rise, or a cut of GCC's held back that the feedback
 	// now bears out.
-	if p.guard.limit(now, p.gcc) != int(p.target.Load()) {
+	if p.guard.Limit(now, p.gcc) != int(p.target.Load()) {
 		p.applyLocked(now)
 	}
-	p.pace.Store(int64(p.guard.pacing()))
+	p.pacing.Store(int64(p.guard.Pacing()))
 }
 
 // applyLocked turns the target (GCC's, under the link guard's cap) into
 // the video encoder's bitrate.
 func (p *Publisher) applyLocked(now time.Time) {
-	t := p.guard.limit(now, p.gcc)
+	t := p.guard.Limit(now, p.gcc)
 	p.setTarget(t, p.tgt.ceiling)
 	if p.tgt.enc != nil {
 		v := max(p.tgt.lo, min(p.tgt.hi, t-p.tgt.audio))
@@ -398,7 +399,7 @@ const pacingFactor = 2.5
 // link's own while the link guard sees it full, else pacingFactor times
 // the target.
 func (p *Publisher) pacingRate() int {
-	if r := p.pace.Load(); r > 0 {
+	if r := p.pacing.Load(); r > 0 {
 		return int(r)
 	}
 	return int(float64(p.target.Load()) * pacingFactor)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/glassagent/glassagent/media"
 	"github.com/glassagent/glassagent/publish"
+	"github.com/glassagent/glassagent/publish/pace"
 )
 
 // rtpPayloadMTU leaves room in a 1200-byte datagram (what pion's sample
@@ -80,7 +81,7 @@ type sender struct {
 	started      bool
 	opus         opusPacker
 	one          [1][]byte
-	pacer        pacer
+	pacer        pace.Pacer
 	pace         func(int) error
 }
 
@@ -136,7 +137,7 @@ func (s *sender) emitAudio(payload []byte, pts time.Duration) error {
 	// Audio is not held back (a late audio packet is heard; a video
 	// packet late by a few ms is not seen), but takes its share of the
 	// pacing budget.
-	s.pacer.charge(time.Now(), 12+len(payload), s.p.pacingRate())
+	s.pacer.Charge(time.Now(), 12+len(payload), s.p.pacingRate())
 	n, err := s.audio.write(s.one[:], pts, false, nil)
 	s.p.sent(n, 1)
 	return err
@@ -146,7 +147,7 @@ func (s *sender) emitAudio(payload []byte, pts time.Duration) error {
 // starts on a keyframe; audio before it is dropped too, so the receiver's
 // first media is decodable and in sync.
 func (s *sender) run(ctx context.Context) error {
-	s.pace = func(size int) error { return s.pacer.wait(ctx, size, s.p.pacingRate()) }
+	s.pace = func(size int) error { return s.pacer.Wait(ctx, size, s.p.pacingRate()) }
 	for {
 		au, err := s.in.Queue.Pop(ctx)
 		if err != nil {

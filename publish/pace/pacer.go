@@ -1,11 +1,11 @@
-package whip
+package pace
 
 import (
 	"context"
 	"time"
 )
 
-// pacer spaces packets at a rate. Without one, a frame's packets leave
+// Pacer spaces packets at a rate. Without one, a frame's packets leave
 // back to back: at a healthy link's speed that is what WebRTC senders
 // avoid anyway (libwebrtc paces at 2.5 times its target), and at a link
 // cut below what the encoder still makes, a keyframe of tens of kilobytes
@@ -14,8 +14,8 @@ import (
 // send loop holds the excess in media.Queue, which sees its age (a
 // congestion signal to the bitrate controller) and drops whole GOPs when
 // it grows old, rather than in an unbounded queue of its own (pion's
-// LeakyBucketPacer; see newAPI).
-type pacer struct {
+// LeakyBucketPacer; see publish/whip's newAPI).
+type Pacer struct {
 	next time.Time // when the next packet may leave
 }
 
@@ -23,7 +23,7 @@ type pacer struct {
 // rates we pace at, so that pacing only spreads what would be a burst.
 const pacerBurst = 5 * time.Millisecond
 
-func (p *pacer) slot(now time.Time, size, rate int) time.Time {
+func (p *Pacer) slot(now time.Time, size, rate int) time.Time {
 	if p.next.Before(now.Add(-pacerBurst)) {
 		p.next = now.Add(-pacerBurst)
 	}
@@ -32,9 +32,9 @@ func (p *pacer) slot(now time.Time, size, rate int) time.Time {
 	return at
 }
 
-// wait holds a packet of size bytes until its slot at rate bit/s (0: not
+// Wait holds a packet of size bytes until its slot at rate bit/s (0: not
 // paced); it returns early with ctx's error.
-func (p *pacer) wait(ctx context.Context, size, rate int) error {
+func (p *Pacer) Wait(ctx context.Context, size, rate int) error {
 	if rate <= 0 {
 		return nil
 	}
@@ -53,8 +53,8 @@ func (p *pacer) wait(ctx context.Context, size, rate int) error {
 	}
 }
 
-// charge counts a packet sent without waiting against the budget.
-func (p *pacer) charge(now time.Time, size, rate int) {
+// Charge counts a packet sent without waiting against the budget.
+func (p *Pacer) Charge(now time.Time, size, rate int) {
 	if rate > 0 {
 		p.slot(now, size, rate)
 	}

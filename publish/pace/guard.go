@@ -1,8 +1,28 @@
-package whip
+// Package pace keeps a sender from overflowing a link it has just seen
+// fill: a guard that reads the bottleneck's queue and rate from what a
+// transport reports (WHIP's TWCC feedback, SRT's ACKs) and gives a cap on
+// the target and a pacing rate, and a pacer that spaces packets at it.
+// Shared by the publishers that have no back-pressure of their own (SRT and
+// WHIP over UDP); RTMP's TCP paces itself.
+package pace
 
 import "time"
 
-// linkGuard caps congestion control's target as soon as the feedback shows
+// Report is what the transport last said about the path.
+type Report struct {
+	// QueueDelay is the time the newest packet waited in queues on the
+	// path: its one-way delay (WHIP) or round trip (SRT) over the
+	// minimum (see Baseline).
+	QueueDelay time.Duration
+	// LinkRate is the bit/s at which the packets that waited arrived (0:
+	// unknown). Packets that wait in a queue leave it back to back, so
+	// their arrivals are spaced by the bottleneck's own rate.
+	LinkRate int
+	// Lost counts the packets reported lost since the last report.
+	Lost int
+}
+
+// Guard caps congestion control's target as soon as the feedback shows
 // the link full, and paces the sender to the link while it is. pion's GCC
 // finds the same congestion, from the same feedback, but its trendline
 // needs a dozen packet groups of rising delay and its cut follows an
@@ -26,7 +46,7 @@ import "time"
 // kbit/s, and the stream stepped down its ladder on a link that was
 // empty. A real queue shows as a wait within a feedback interval or two
 // of GCC's first sign of it, and the cut follows then.
-type linkGuard struct {
+type Guard struct {
 	cap       int // bit/s, 0: none
 	link      int // the link's rate measured in this congestion, bit/s
 	congested bool
@@ -69,9 +89,9 @@ const (
 	linkRaiseEvery = 500 * time.Millisecond
 )
 
-// update takes one feedback's report and the rate we send at (bit/s, audio
+// Update takes one report and the rate we send at (bit/s, audio
 // included), and reports whether the cap changed.
-func (g *linkGuard) update(now time.Time, r deliveryReport, sendRate int) bool {
+func (g *Guard) Update(now time.Time, r Report, sendRate int) bool {
 	if r.QueueDelay >= linkQueueLow || r.Lost > 0 {
 		g.evidenceAt = now
 	}
@@ -112,10 +132,10 @@ func (g *linkGuard) update(now time.Time, r deliveryReport, sendRate int) bool {
 	return false
 }
 
-// limit applies the cap to GCC's target, and drops a cap that GCC's
+// Limit applies the cap to GCC's target, and drops a cap that GCC's
 // target has come under once the congestion is over. A cut of GCC's that
 // no feedback bears out leaves the target where it was.
-func (g *linkGuard) limit(now time.Time, target int) int {
+func (g *Guard) Limit(now time.Time, target int) int {
 	if target >= g.held || g.held == 0 || now.Sub(g.evidenceAt) < linkEvidenceFor {
 		g.held = target
 	}
@@ -130,7 +150,7 @@ func (g *linkGuard) limit(now time.Time, target int) int {
 	return min(target, g.cap)
 }
 
-// pacing is the rate to pace the sender at while the link is full (bit/s),
+// Pacing is the rate to pace the sender at while the link is full (bit/s),
 // 0 when it is not: under what the link was measured to carry, so that
 // what the encoder makes over it before it comes down (and the next
 // keyframe) waits in our queue, where media.Queue drops whole GOPs,
@@ -138,7 +158,7 @@ func (g *linkGuard) limit(now time.Time, target int) int {
 // packets; and the bottleneck's queue drains, leaving room for the
 // repairs, which are not paced. Paced at the link's rate, the queue stayed
 // full for seconds and lost a packet or two every 100 ms.
-func (g *linkGuard) pacing() int {
+func (g *Guard) Pacing() int {
 	if !g.congested {
 		return 0
 	}
@@ -147,3 +167,6 @@ func (g *linkGuard) pacing() int {
 
 // linkPace of the link's rate is the pace while it is full.
 const linkPace = 0.9
+
+// Congested reports whether the guard sees the link full now.
+func (g *Guard) Congested() bool { return g.congested }
