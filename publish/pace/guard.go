@@ -1,9 +1,10 @@
 // Package pace keeps a sender from overflowing a link it has just seen
 // fill: a guard that reads the bottleneck's queue and rate from what a
-// transport reports (WHIP's TWCC feedback, SRT's ACKs) and gives a cap on
-// the target and a pacing rate, and a pacer that spaces packets at it.
-// Shared by the publishers that have no back-pressure of their own (SRT and
-// WHIP over UDP); RTMP's TCP paces itself.
+// transport reports and gives a cap on the target and a pacing rate, and a
+// pacer that spaces packets at it. For the publishers without
+// back-pressure of their own (RTMP's TCP paces itself): WHIP, from its
+// TWCC feedback. SRT, from its ACKs (RTT over its minimum, libsrt's
+// receiving rate), was tried and not kept: NOTES.md.
 package pace
 
 import "time"
@@ -11,8 +12,8 @@ import "time"
 // Report is what the transport last said about the path.
 type Report struct {
 	// QueueDelay is the time the newest packet waited in queues on the
-	// path: its one-way delay (WHIP) or round trip (SRT) over the
-	// minimum (see Baseline).
+	// path: its one-way delay (or round trip) over the minimum (see
+	// Baseline).
 	QueueDelay time.Duration
 	// LinkRate is the bit/s at which the packets that waited arrived (0:
 	// unknown). Packets that wait in a queue leave it back to back, so
