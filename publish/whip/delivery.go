@@ -121,24 +121,12 @@ func (d *deliveryWatch) sentPacket(seq uint16, size int) {
 
 // BindRTCPReader reads the feedback.
 func (d *deliveryWatch) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := reader.Read(b, a)
-		if err != nil {
-			return n, attr, err
-		}
-		if attr == nil {
-			attr = interceptor.Attributes{}
-		}
-		pkts, err := attr.GetRTCPPackets(b[:n])
-		if err != nil {
-			return n, attr, nil
-		}
+	return seeRTCP(reader, func(pkts []rtcp.Packet) {
 		for _, p := range pkts {
 			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
 				d.feedback(fb)
 			}
 		}
-		return n, attr, nil
 	})
 }
 

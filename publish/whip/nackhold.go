@@ -99,21 +99,7 @@ func (f nackHoldoffFactory) NewInterceptor(string) (interceptor.Interceptor, err
 // it reads each RTCP packet first, and the responder sees the packets as
 // it left them in the attributes.
 func (h *nackHoldoff) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
-	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		n, attr, err := reader.Read(b, a)
-		if err != nil {
-			return n, attr, err
-		}
-		if attr == nil {
-			attr = interceptor.Attributes{}
-		}
-		pkts, err := attr.GetRTCPPackets(b[:n])
-		if err != nil {
-			return n, attr, nil // not ours to judge: the responder sees the same
-		}
-		h.filter(pkts)
-		return n, attr, nil
-	})
+	return seeRTCP(reader, h.filter)
 }
 
 func (h *nackHoldoff) filter(pkts []rtcp.Packet) {

@@ -3,6 +3,7 @@ package whip
 import (
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
@@ -32,4 +33,25 @@ func (p *Publisher) readRTCP(s *webrtc.RTPSender, enc publish.EncoderControl) {
 			}
 		}
 	}
+}
+
+// seeRTCP wraps an interceptor's RTCP reader so that see gets each batch
+// read, parsed (the parse is kept in the attributes, so the interceptors
+// after it do not parse again, and see may change the packets they get).
+// A batch that does not parse is passed on: not ours to judge, the next
+// reader sees the same.
+func seeRTCP(reader interceptor.RTCPReader, see func([]rtcp.Packet)) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := reader.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		if attr == nil {
+			attr = interceptor.Attributes{}
+		}
+		if pkts, err := attr.GetRTCPPackets(b[:n]); err == nil {
+			see(pkts)
+		}
+		return n, attr, nil
+	})
 }
