@@ -86,7 +86,7 @@ type echoResult struct {
 	nearLag   int
 }
 
-// echoCues is runEchoCues, run again (up to three times in all) when the
+// echoCues is runEchoCues, run again (up to five times in all) when the
 // capture overran or the result misses good. Under TCG the device's
 // stamps are as late as the guest's timers, and a host busy with other
 // work (a parallel build, another VM) delays those by milliseconds:
@@ -94,14 +94,17 @@ type echoResult struct {
 // cues grew from 4-15 to 91 samples and the echo was 9.5 dB down. Samples
 // lost to an overrun break the clock the measurement stands on. Both are
 // the machine's doing, not the code's; every run is logged, and the
-// result is the last run's.
+// result is the last run's. Five: a fresh CI machine once overran in all
+// three runs of the first subtest and the first of the second (a rerun on
+// the same machine: none), the host presumably busy with what the clean
+// checkout had just built.
 func echoCues(t *testing.T, wrap func(sounds.Output) sounds.Output, good func(echoResult) bool) echoResult {
 	for try := 1; ; try++ {
 		r, overruns := runEchoCues(t, wrap)
 		if overruns == 0 && good(r) {
 			return r
 		}
-		if try == 3 {
+		if try == 5 {
 			if overruns > 0 {
 				t.Fatalf("%d capture overruns in the last of %d runs: the sample count no longer follows the clock", overruns, try)
 			}
