@@ -261,7 +261,7 @@ func adaptToCut(t *testing.T, url string, up uplink, recording string, maxFreeze
 	t.Logf("delivered %d frames over %.1f s (%d encoded: %.1f%%), longest freeze %.2f s (%.1f s into the recording), %d decoder errors; sizes decoded in turn: %s",
 		len(frames), span, encoded, 100*float64(len(frames))/float64(encoded), freeze, freezeAt, errs, strings.Join(sizes, " "))
 	if maxFreeze > 0 && freeze > maxFreeze {
-		t.Errorf("longest freeze %.2f s, want %.0f s at most", freeze, maxFreeze)
+		t.Errorf("longest freeze %.2f s, want %.1f s at most", freeze, maxFreeze)
 	}
 	if len(sizes) < 2 || sizes[0] != "1280x720" {
 		t.Errorf("the receiver decoded %v: want 1280x720 first and a smaller size after the cut", sizes)

@@ -168,6 +168,3 @@ func (g *Guard) Pacing() int {
 
 // linkPace of the link's rate is the pace while it is full.
 const linkPace = 0.9
-
-// Congested reports whether the guard sees the link full now.
-func (g *Guard) Congested() bool { return g.congested }

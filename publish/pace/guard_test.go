@@ -1,6 +1,8 @@
 package pace
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -137,5 +139,31 @@ func TestPacerSpacesPackets(t *testing.T) {
 	q.Charge(t0, 600, rate)
 	if got := q.slot(t0, 1200, rate); !got.Equal(t0.Add(-pacerBurst + 12*time.Millisecond)) {
 		t.Fatalf("after a charged packet: slot %v, want %v", got.Sub(t0), -pacerBurst+12*time.Millisecond)
+	}
+}
+
+// Wait returns ctx's error when it ends first, and the pacer (its timer
+// reused) waits again afterwards.
+func TestPacerWaitCancelAndReuse(t *testing.T) {
+	var p Pacer
+	const rate = 8_000 // bit/s: a 1000-byte packet takes a second
+	if err := p.Wait(context.Background(), 1000, rate); err != nil {
+		t.Fatal(err) // the idle pacer's credit: no wait
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Wait(ctx, 1000, rate); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait with an ended context: %v, want context.Canceled", err)
+	}
+	// Packets of 5 bytes at 8 kbit/s, 5 ms each: the later ones wait on
+	// the reused timer.
+	p = Pacer{timer: p.timer}
+	for i := 0; i < 3; i++ {
+		if err := p.Wait(context.Background(), 5, rate); err != nil {
+			t.Fatalf("wait %d: %v", i, err)
+		}
+	}
+	if !p.next.After(time.Now().Add(-pacerBurst)) {
+		t.Fatalf("three 5 ms packets left no schedule: next %v", p.next)
 	}
 }

@@ -16,7 +16,8 @@ import (
 // it grows old, rather than in an unbounded queue of its own (pion's
 // LeakyBucketPacer; see publish/whip's newAPI).
 type Pacer struct {
-	next time.Time // when the next packet may leave
+	next  time.Time   // when the next packet may leave
+	timer *time.Timer // reused: a wait per packet should not allocate
 }
 
 // pacerBurst is the credit an idle pacer keeps: a few packets at the
@@ -43,12 +44,16 @@ func (p *Pacer) Wait(ctx context.Context, size, rate int) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d) // stopped or fired: Go 1.23 timers need no drain
+	}
 	select {
-	case <-t.C:
+	case <-p.timer.C:
 		return nil
 	case <-ctx.Done():
+		p.timer.Stop()
 		return ctx.Err()
 	}
 }

@@ -215,17 +215,15 @@ const queuedFrom = 10 * time.Millisecond
 // deliveryWindow: their bytes, less the first packet's, over their span.
 func (d *deliveryWatch) linkRate() int {
 	last := d.arrived[(d.next+arrivalSlots-1)%arrivalSlots]
-	bytes, n := 0, 0
+	bytes, n, later := 0, 0, 0 // later: the size of the arrival after a
 	first := last.at
 	for i := 1; i <= arrivalSlots; i++ {
 		a := d.arrived[(d.next+arrivalSlots-i)%arrivalSlots]
 		if a.size == 0 || a.wait < queuedFrom || last.at-a.at > deliveryWindow || a.at > first {
 			break
 		}
-		if n > 0 {
-			bytes += d.arrived[(d.next+arrivalSlots-i+1)%arrivalSlots].size
-		}
-		first = a.at
+		bytes += later
+		first, later = a.at, a.size
 		n++
 	}
 	// A handful of packets over a few tens of milliseconds at least: a

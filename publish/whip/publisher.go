@@ -361,7 +361,7 @@ func (p *Publisher) onTarget(bps int) {
 	p.tmu.Lock()
 	defer p.tmu.Unlock()
 	p.gcc = bps
-	p.applyLocked(time.Now())
+	p.applyLocked(p.guard.Limit(time.Now(), bps))
 }
 
 // onDelivery takes what a transport-wide feedback said (delivery.go) to
@@ -374,16 +374,15 @@ func (p *Publisher) onDelivery(r deliveryReport) {
 	p.guard.Update(now, r.Report, p.rate.Bitrate())
 	// A new cap, its rise, or a cut of GCC's held back that the feedback
 	// now bears out.
-	if p.guard.Limit(now, p.gcc) != int(p.target.Load()) {
-		p.applyLocked(now)
+	if t := p.guard.Limit(now, p.gcc); t != int(p.target.Load()) {
+		p.applyLocked(t)
 	}
 	p.pacing.Store(int64(p.guard.Pacing()))
 }
 
-// applyLocked turns the target (GCC's, under the link guard's cap) into
-// the video encoder's bitrate.
-func (p *Publisher) applyLocked(now time.Time) {
-	t := p.guard.Limit(now, p.gcc)
+// applyLocked makes t (GCC's target under the link guard, Guard.Limit) the
+// target and turns it into the video encoder's bitrate.
+func (p *Publisher) applyLocked(t int) {
 	p.setTarget(t, p.tgt.ceiling)
 	if p.tgt.enc != nil {
 		v := max(p.tgt.lo, min(p.tgt.hi, t-p.tgt.audio))
