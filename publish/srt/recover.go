@@ -9,7 +9,14 @@ import (
 )
 
 // dropWatch asks for a keyframe when the SRT sender has given packets up
-// as too late to deliver (TLPKTDROP, after an outage or a long stall).
+// as too late to deliver: dropped from its buffer (TLPKTDROP, 125 % of the
+// latency plus a second after they were sent, after an outage or a long
+// stall), or, sooner, NAKed when no copy could arrive before the
+// receiver's play-out time (our gosrt fork's PktGivenUp, about a latency
+// after the send). The second is what a bandwidth cut needs: the first
+// keyframe of a smaller rung goes into the full queue, and when part of
+// it is lost the picture stays frozen until a keyframe after it gets
+// through; waiting for the drop threshold made that 1.1 s or more.
 // The frames after them reference pictures that never arrive, and an SRT
 // receiver, unlike a WebRTC one, cannot ask for a keyframe: without one
 // the picture stays broken until the next GOP. Seen in TestFaultsSRT:
@@ -44,7 +51,7 @@ func (w *dropWatch) check(now time.Time) {
 	w.at = now
 	var st gosrt.Statistics
 	w.stats(&st)
-	d := st.Accumulated.PktSendDrop
+	d := st.Accumulated.PktSendDrop + st.Accumulated.PktGivenUp
 	grew := d > w.drops
 	w.drops = d
 	switch {

@@ -331,6 +331,7 @@ func newSRTConn(config srtConnConfig) *srtConn {
 		OverheadBW:            c.config.OverheadBW,
 		OnDeliver:             c.pop,
 		RTT:                   c.rtt.RTT,
+		Latency:               c.peerTsbpdDelay,
 	})
 
 	c.ctx, c.cancelCtx = context.WithCancel(context.Background())
@@ -1459,6 +1460,7 @@ func (c *srtConn) Stats(s *Statistics) {
 		PktRecvLoss:       recv.PktLoss,
 		PktRetrans:        send.PktRetrans,
 		PktRetransHeld:    send.PktRetransHeld,
+		PktGivenUp:        send.PktGivenUp,
 		PktRecvRetrans:    recv.PktRetrans,
 		PktSentACK:        c.statistics.pktSentACK,
 		PktRecvACK:        c.statistics.pktRecvACK,

@@ -25,6 +25,7 @@ type StatisticsAccumulated struct {
 	PktRecvLoss      uint64 // The total number of SRT DATA packets detected as presently missing (either reordered or lost) at the receiver side
 	PktRetrans       uint64 // The total number of retransmitted packets sent by the SRT sender
 	PktRetransHeld   uint64 // NAKed packets not retransmitted because their last copy went out less than an RTT before (glassagent fork)
+	PktGivenUp       uint64 // NAKed packets not retransmitted because a copy would arrive after the receiver's play-out time (glassagent fork)
 	PktRecvRetrans   uint64 // The total number of retransmitted packets registered at the receiver side
 	PktSentACK       uint64 // The total number of sent ACK (Acknowledgement) control packets
 	PktRecvACK       uint64 // The total number of received ACK (Acknowledgement) control packets

@@ -73,6 +73,10 @@ type SendStats struct {
 	// last copy was sent less than an RTT before (glassagent fork).
 	PktRetransHeld uint64
 
+	// PktGivenUp counts NAKed packets not retransmitted because a copy
+	// would arrive after the receiver's play-out time (glassagent fork).
+	PktGivenUp uint64
+
 	UsSndDuration uint64 // microseconds
 
 	PktDrop  uint64

@@ -243,6 +243,11 @@ type PacketHeader struct {
 	// sender's retransmission hold-off). Not part of the wire format.
 	LastSent uint64
 
+	// GivenUp is set when the sender knows this packet can no longer
+	// reach the receiver before its play-out time (glassagent fork: the
+	// live sender's too-late detection). Not part of the wire format.
+	GivenUp bool
+
 	// common fields
 
 	Timestamp           uint32 // microseconds

@@ -24,6 +24,12 @@ type SendConfig struct {
 	// again for a NAK that lists it: that NAK cannot know of the copy
 	// still in flight. nil: no hold-off (upstream behaviour).
 	RTT func() float64
+	// Latency is the receiver's TSBPD delay in microseconds (glassagent
+	// fork): a NAKed packet whose copy could only arrive after the
+	// receiver has skipped it (when the packet after its gap is due to
+	// play, that one's timestamp plus Latency) is given up instead of
+	// retransmitted, and counted in PktGivenUp. 0: never.
+	Latency uint64
 }
 
 // sender implements the Sender interface
@@ -61,8 +67,10 @@ type sender struct {
 
 	deliver func(p packet.Packet)
 
-	rtt func() float64
-	now uint64 // the last Tick's time, microseconds
+	rtt     func() float64
+	latency uint64
+	skipAt  []uint64 // NAK's scratch
+	now     uint64   // the last Tick's time, microseconds
 }
 
 // NewSender takes a SendConfig and returns a new Sender
@@ -80,6 +88,7 @@ func NewSender(config SendConfig) congestion.Sender {
 
 		deliver: config.OnDeliver,
 		rtt:     config.RTT,
+		latency: config.Latency,
 	}
 
 	if s.deliver == nil {
@@ -312,12 +321,47 @@ func (s *sender) NAK(sequenceNumbers []circular.Number) {
 	if s.rtt != nil {
 		holdoff = uint64(s.rtt())
 	}
+	// glassagent fork: a copy sent now arrives within an RTT from now:
+	// the one-way delay is less than the round trip, and when the uplink
+	// is full, most of it (its queue adds as much to one as to the
+	// other). A libsrt receiver skips a missing packet when the first
+	// packet it holds after the gap is due to play (its timestamp plus
+	// the latency): with the stream flowing, right after the missing
+	// one's own slot; after an outage, a latency after the link came
+	// back, which leaves time to repair the outage's last packets. The
+	// packet after each range a NAK lists is one the receiver holds. A
+	// copy that would arrive after that packet's slot only takes a full
+	// link's room from packets that can still make it, and what matters
+	// then is that the sender knows the stream is broken now, not at the
+	// drop threshold (125 % of the latency plus at least a second), so
+	// that its user can send a keyframe (PktGivenUp).
+	arrival := s.now + holdoff
+	ranges := len(sequenceNumbers) / 2
+	if cap(s.skipAt) < ranges {
+		s.skipAt = make([]uint64, ranges)
+	}
+	skipAt := s.skipAt[:ranges] // per range: when the receiver skips it; 0 unknown
+	clear(skipAt)
 
 	for e := s.lossList.Back(); e != nil; e = e.Prev() {
 		p := e.Value.(packet.Packet)
 
 		for i := 0; i < len(sequenceNumbers); i += 2 {
 			if p.Header().PacketSequenceNumber.Gte(sequenceNumbers[i]) && p.Header().PacketSequenceNumber.Lte(sequenceNumbers[i+1]) {
+				if p.Header().GivenUp {
+					break
+				}
+				// The list runs in sequence order and is walked from its
+				// end, so a range's last packet comes first.
+				if next := e.Next(); p.Header().PacketSequenceNumber.Equals(sequenceNumbers[i+1]) && next != nil &&
+					next.Value.(packet.Packet).Header().PacketSequenceNumber.Equals(sequenceNumbers[i+1].Inc()) {
+					skipAt[i/2] = next.Value.(packet.Packet).Header().PktTsbpdTime + s.latency
+				}
+				if s.latency > 0 && skipAt[i/2] != 0 && skipAt[i/2] < arrival {
+					p.Header().GivenUp = true
+					s.statistics.PktGivenUp++
+					break
+				}
 				if p.Header().RetransmittedPacketFlag && s.now < p.Header().LastSent+holdoff {
 					s.statistics.PktRetransHeld++
 					break

@@ -190,3 +190,65 @@ func TestSendRetransmitHoldoff(t *testing.T) {
 	require.Equal(t, map[uint32]int{2: 2, 3: 2, 4: 2, 5: 1}, resent)
 	require.Equal(t, uint64(4), send.Stats().PktRetransHeld)
 }
+
+// TestSendGivesUpTooLate (glassagent fork): a NAKed packet whose copy
+// would arrive (an RTT after now, at the latest) after the receiver skips it (when
+// the packet after its gap is due, that one's timestamp plus the latency)
+// is not resent but counted given up, once. One the receiver can still
+// use is resent, even past its own slot after an outage. (Sequence
+// numbers start at 2: the sender sends packets 0 and 1 of every 16 as a
+// probe pair, at the same time.)
+func TestSendGivesUpTooLate(t *testing.T) {
+	resent := map[uint32]int{}
+	send := NewSender(SendConfig{
+		InitialSequenceNumber: circular.New(2, packet.MAX_SEQUENCENUMBER),
+		DropThreshold:         10_000_000,
+		RTT:                   func() float64 { return 100_000 }, // 100 ms
+		Latency:               400_000,
+		OnDeliver: func(p packet.Packet) {
+			if p.Header().RetransmittedPacketFlag {
+				resent[p.Header().PacketSequenceNumber.Val()]++
+			}
+		},
+	})
+	addr, _ := net.ResolveIPAddr("ip", "127.0.0.1")
+	push := func(ms uint64) {
+		p := packet.NewPacket(addr)
+		p.Header().PktTsbpdTime = ms * 1000
+		send.Push(p)
+	}
+	for ms := uint64(0); ms <= 400; ms += 100 { // 2-6 at 0-400 ms
+		push(ms)
+	}
+	nak := func(ranges ...uint32) {
+		var l []circular.Number
+		for _, r := range ranges {
+			l = append(l, circular.New(r, packet.MAX_SEQUENCENUMBER))
+		}
+		send.NAK(l)
+	}
+	send.Tick(400_000)
+	// At 410 ms a copy arrives by 510: 2 is skipped at 500 (when 3 is
+	// due), 4 at 700 (when 5 is).
+	send.Tick(410_000)
+	nak(2, 2, 4, 4)
+	require.Equal(t, map[uint32]int{4: 1}, resent)
+	require.Equal(t, uint64(1), send.Stats().PktGivenUp)
+	// An outage from 400 ms: 7 is sent at 1500, and the receiver, holding
+	// 7, asks for 5 and 6. Their slots (700, 800 ms) are past, but the
+	// receiver skips them only when 7 is due (1900): resent. 2 stays
+	// given up.
+	push(1500)
+	send.Tick(1_500_000)
+	send.Tick(1_510_000) // arrival by 1610
+	nak(2, 2, 5, 6)
+	require.Equal(t, map[uint32]int{4: 1, 5: 1, 6: 1}, resent)
+	require.Equal(t, uint64(1), send.Stats().PktGivenUp)
+	// At 1850 (arrival by 1950): 4 is past saving now (5 due at 700),
+	// and 7 is past its own slot but the sender does not know what the
+	// receiver holds after it: resent.
+	send.Tick(1_850_000)
+	nak(4, 4, 7, 7)
+	require.Equal(t, map[uint32]int{4: 1, 5: 1, 6: 1, 7: 1}, resent)
+	require.Equal(t, uint64(2), send.Stats().PktGivenUp)
+}
