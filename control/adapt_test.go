@@ -57,17 +57,40 @@ func TestAdaptToBandwidthCutRTMP(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "rx.flv")
 	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-c", "copy", rec)
 	mediatest.WaitTCPListen(t, port, 20*time.Second)
-	// The whole loopback is cut (uplink{}): behind an uplink-only cut
-	// the TCP send buffer hid the cut for 5 s and more (NOTES.md).
 	adaptToCut(t, url, uplink{}, rec, 1, true, func() { p.Wait(10 * time.Second) })
+}
+
+// TestAdaptToBandwidthCutRTMPUplink cuts the media direction only, as a
+// fading glasses uplink does: TCP's ACKs come back unshaped, and the
+// socket's 256 KB send buffer takes writes at full rate for seconds (9 s
+// of the cut link), so no write blocks. What shows the cut is the kernel's
+// view of the socket (TCP_INFO: the delivery rate and the bytes queued,
+// read by publish/rtmp). Asserted as the whole-loopback cut; the climb
+// back is logged, not asserted: at 360p15 it is held, in about one run of
+// three, by a send rate that reads 10 % over and under the encoder's in
+// turn (NOTES.md).
+func TestAdaptToBandwidthCutRTMPUplink(t *testing.T) {
+	if !adaptInNetns(t, "TestAdaptToBandwidthCutRTMPUplink") {
+		return
+	}
+	loMTU(t)
+	port := mediatest.FreeTCPPort(t)
+	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/adapt-key", port)
+	rec := filepath.Join(t.TempDir(), "rx.flv")
+	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-c", "copy", rec)
+	mediatest.WaitTCPListen(t, port, 20*time.Second)
+	adaptToCut(t, url, uplink{"tcp", port}, rec, 1, false, func() { p.Wait(10 * time.Second) })
 }
 
 // loMTU gives the namespace's loopback an Ethernet MTU: TCP on lo sends
 // segments of up to 64 KB, which tbf (burst 32 kbit) can never pass, so a
 // cut link would stall TCP completely instead of slowing it; and 1500 is
-// what the glasses' Wi-Fi path has.
+// what the glasses' Wi-Fi path has. gso_max_size too: with the MTU alone,
+// loopback's segmentation offload still hands the qdisc buffers of up to
+// 64 KB, which tbf splits but htb (the uplink cut) queues whole, and a
+// bfifo of a few kilobytes drops whole.
 func loMTU(t *testing.T) {
-	whiptest.Sh(t, "ip", "link", "set", "lo", "mtu", "1500")
+	whiptest.Sh(t, "ip", "link", "set", "lo", "mtu", "1500", "gso_max_size", "1500")
 }
 
 func adaptInNetns(t *testing.T, name string) bool {

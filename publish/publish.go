@@ -69,13 +69,16 @@ type Stats struct {
 	// MaxWriteLatency is the longest single write so far (RTMP): how long
 	// the server or the network held the sender back at worst.
 	MaxWriteLatency time.Duration
-	// SendBuffer is the amount of data waiting in the transport, in time.
+	// SendBuffer is the amount of data waiting in the transport, in time
+	// (SRT: its send buffer; RTMP: the TCP socket's, unsent and
+	// unacknowledged, at the path's delivery rate).
 	SendBuffer time.Duration
 	// KeyframeRequests counts the keyframes the far end asked for (WHIP:
 	// PLI and FIR).
 	KeyframeRequests uint64
 	// ReceiveRate is the rate the receiver reports receiving, bit/s (SRT:
-	// the receiving rate in its ACKs); 0 unknown. On a full link it is
+	// the receiving rate in its ACKs; RTMP: the kernel's TCP delivery
+	// rate, when not limited by what we sent); 0 unknown. On a full link it is
 	// what the path carries, known a round trip after the link filled.
 	ReceiveRate int
 }

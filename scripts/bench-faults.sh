@@ -79,7 +79,7 @@ read -r ff_sent ff_delivered ff_freeze ff_damaged < <(ffmpeg_case)
   echo "Links are cut to 50 % of what each sender sends, for about 10 s, in a"
   echo "network namespace (loopback at MTU 1500): for SRT (glassagent and ffmpeg)"
   echo "and WHIP the uplink only (htb on the receiver's port, a 200 ms FIFO), for"
-  echo "RTMP the whole loopback (tbf, 200 ms); SRT latency 400 ms for the"
+  echo "RTMP both that and the whole loopback (tbf, 200 ms); SRT latency 400 ms for the"
   echo "cuts (200 ms in the fault matrix). glassagent steps its resolution and"
   echo "frame rate down a ladder under the cut; ffmpeg has no WHIP output here."
   echo

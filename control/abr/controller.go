@@ -103,6 +103,7 @@ type Controller struct {
 	epRTTMin, epRTTMax time.Duration
 	cutQueueDelay      time.Duration // our queue's delay at the last cut
 	cutDelayP          float64       // delay pressure at the last cut
+	cutSendBufP        float64       // send-buffer pressure at the last cut
 
 	healthyFor         time.Duration
 	hasIncrease        bool
@@ -268,7 +269,15 @@ func (c *Controller) Update(s Sample) Decision {
 		// cut once the units made after it reach the head: until then it
 		// is draining too. A drain that takes longer than DecreaseHold is
 		// too slow for live video.
-		falling := delayP <= c.prevDelayP && delayP <= c.cutDelayP*(1-drainPerInterval*float64(sinceCut)/float64(iv))
+		drained := 1 - drainPerInterval*float64(sinceCut)/float64(iv)
+		falling := delayP <= c.prevDelayP && delayP <= c.cutDelayP*drained
+		// Our send buffer falling is a drain whatever the RTT does: the
+		// link takes more than we give it, so the rate is under its
+		// capacity already. Behind a TCP socket the bottleneck's queue
+		// stays full (the RTT high) until the socket's backlog is out,
+		// seconds after the cut; cutting on that RTT took RTMP to a third
+		// of the link in four cuts.
+		falling = falling || c.cutSendBufP > 1 && p[sigSendBuffer] <= c.prevP[sigSendBuffer] && p[sigSendBuffer] <= c.cutSendBufP*drained
 		draining := c.congestedPrev && c.episodeCuts > 0 && sinceCut < c.cfg.DecreaseHold &&
 			(falling || sinceCut <= c.cutQueueDelay+iv)
 		if !draining {
@@ -350,6 +359,7 @@ func (c *Controller) Update(s Sample) Decision {
 		c.episodeCuts++
 		c.cutQueueDelay = s.QueueDelay
 		c.cutDelayP = delayP
+		c.cutSendBufP = p[sigSendBuffer]
 		if pathOnly {
 			c.pathCuts++
 		}

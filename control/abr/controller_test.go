@@ -576,3 +576,50 @@ func TestStandingQueueIsNotPathChange(t *testing.T) {
 		t.Fatalf("30 s of a standing queue left the rate at %d", c.Bitrate())
 	}
 }
+
+// TestSendBufferDrainHoldsCut replays RTMP behind an uplink-only cut
+// (recorded in TestAdaptToBandwidthCutRTMP, 240 kbit/s): after the cut the
+// TCP socket's backlog drains into the link for seconds, and the link's
+// queue, fed by it, stays full, so the RTT keeps rising while the send
+// buffer falls. The falling send buffer is the drain: one cut, not a cut
+// each second down to a third of the link.
+func TestSendBufferDrainHoldsCut(t *testing.T) {
+	c := newTest(t, Config{Min: 50_000, Max: 1_500_000})
+	var tr []point
+	at := time.Duration(0)
+	step := func(rtt, sb time.Duration, rx, send, enc int) Decision {
+		at += iv
+		s := Sample{At: at, RTT: rtt, SendBuffer: sb, ReceiveRate: rx, SendRate: send, EncoderRate: enc}
+		d := c.Update(s)
+		tr = append(tr, point{t: at, rate: d.Bitrate, capacity: 217_000, s: s, d: d})
+		return d
+	}
+	for i := range 40 {
+		step(time.Millisecond+time.Duration(i%2)*100*time.Microsecond, 0, 0, 480_000, 450_000)
+	}
+	cuts := 0
+	for _, r := range []struct {
+		rtt, sb  time.Duration
+		rx, send int
+		enc      int
+	}{
+		{74 * time.Millisecond, 500 * time.Millisecond, 217_000, 440_000, 410_000},
+		{100 * time.Millisecond, 997 * time.Millisecond, 217_376, 346_056, 313_992},
+		{125 * time.Millisecond, 1100 * time.Millisecond, 185_744, 179_152, 147_960},
+		{141 * time.Millisecond, 810 * time.Millisecond, 217_104, 148_584, 117_368},
+		{145 * time.Millisecond, 576 * time.Millisecond, 217_160, 126_536, 95_304},
+		{147 * time.Millisecond, 450 * time.Millisecond, 217_184, 125_528, 93_792},
+		{148 * time.Millisecond, 223 * time.Millisecond, 217_192, 119_088, 87_616},
+		{42 * time.Millisecond, 0, 0, 103_432, 72_320},
+		{time.Millisecond, 0, 0, 102_336, 71_080},
+	} {
+		old := c.Bitrate()
+		if d := step(r.rtt, r.sb, r.rx, r.send, r.enc); d.Bitrate < old {
+			cuts++
+		}
+	}
+	if cuts != 1 {
+		logTrace(t, tr)
+		t.Fatalf("%d cuts while the send buffer drained, want 1 (rate %d)", cuts, c.Bitrate())
+	}
+}

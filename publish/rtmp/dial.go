@@ -5,11 +5,14 @@ package rtmp
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
+	"math"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	gortmp "github.com/yutopp/go-rtmp"
 	"golang.org/x/sys/unix"
@@ -28,7 +31,7 @@ import (
 //
 // It also returns the TCP socket (valid while the connection is open; its
 // Control fails once closed) for the transport's own view of the path,
-// which go-rtmp does not give either (tcpRTT).
+// which go-rtmp does not give either (readTCPPath).
 func dialRTMP(ctx context.Context, t target, tlsConf *tls.Config, cfg *gortmp.ConnConfig, timeout time.Duration) (*gortmp.ClientConn, syscall.RawConn, error) {
 	var mu sync.Mutex
 	fd := -1
@@ -91,21 +94,56 @@ func dialRTMP(ctx context.Context, t target, tlsConf *tls.Config, cfg *gortmp.Co
 // sendBuffer is the socket send buffer asked for, bytes.
 const sendBuffer = 256 << 10
 
-// tcpRTT reads the kernel's smoothed RTT of the connection. RTMP has no
-// reports of its own; a link filling up shows here (the bottleneck's queue
-// is in every round trip) seconds before a write blocks. The bytes the
-// socket holds are no such signal: a keyframe fills them for a moment on
-// any link.
-func tcpRTT(raw syscall.RawConn) (time.Duration, bool) {
+// tcpPath is what the kernel knows of the connection's path. RTMP has no
+// reports of its own, and a write blocks only once the socket buffer is
+// full, seconds into a cut link (NOTES.md): the kernel's view shows the
+// cut a round trip after it.
+type tcpPath struct {
+	// rtt is the smoothed RTT: a filling link's queue is in every round
+	// trip.
+	rtt time.Duration
+	// deliveryRate is the rate the receiver acknowledged data at, bit/s,
+	// over the kernel's latest rate sample (tcpi_delivery_rate); 0 when
+	// that sample was application limited: we sent less than the path
+	// could take, so it says nothing of the path.
+	deliveryRate int
+	// queued is the data the socket holds, bytes: not yet sent, and sent
+	// but not acknowledged (in the path, or its queue).
+	queued int
+}
+
+// readTCPPath reads TCP_INFO from the socket (false once it is closed).
+func readTCPPath(raw syscall.RawConn) (tcpPath, bool) {
 	if raw == nil {
-		return 0, false
+		return tcpPath{}, false
 	}
 	var info *unix.TCPInfo
 	err := raw.Control(func(fd uintptr) {
 		info, _ = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	})
 	if err != nil || info == nil {
-		return 0, false
+		return tcpPath{}, false
 	}
-	return time.Duration(info.Rtt) * time.Microsecond, true
+	p := tcpPath{
+		rtt:    time.Duration(info.Rtt) * time.Microsecond,
+		queued: int(info.Notsent_bytes) + int(info.Unacked)*int(info.Snd_mss),
+	}
+	if !appLimited(info) {
+		p.deliveryRate = int(min(info.Delivery_rate*8, math.MaxInt32))
+	}
+	return p, true
+}
+
+// appLimited reads tcpi_delivery_rate_app_limited, the low bit of the
+// struct's eighth byte (a C bit-field after six one-byte fields and the
+// window-scale nibbles), which x/sys/unix leaves in padding: it has no
+// field for it. The kernel sets it when the latest rate sample was taken
+// while we had nothing to send. Bit-fields fill from the low bit on
+// little-endian targets (amd64, arm64), from the high bit on big-endian.
+func appLimited(info *unix.TCPInfo) bool {
+	bit := byte(1)
+	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
+		bit = 0x80
+	}
+	return (*[8]byte)(unsafe.Pointer(info))[7]&bit != 0
 }

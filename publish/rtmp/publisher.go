@@ -79,7 +79,7 @@ func (p *Publisher) AudioCodec() media.Codec { return media.CodecAAC }
 // session is one connection's state.
 type session struct {
 	cc       *gortmp.ClientConn
-	tcp      syscall.RawConn // for the kernel's RTT (tcpRTT)
+	tcp      syscall.RawConn // for the kernel's view of the path (readTCPPath)
 	stream   *gortmp.Stream
 	statuses chan onStatus
 	started  time.Time // when the server said NetStream.Publish.Start
@@ -419,8 +419,19 @@ func (p *Publisher) Stats() publish.Stats {
 	p.mu.Lock()
 	tcp := p.tcp
 	p.mu.Unlock()
-	if rtt, ok := tcpRTT(tcp); ok {
-		s.RTT = rtt
+	if path, ok := readTCPPath(tcp); ok {
+		s.RTT = path.rtt
+		s.ReceiveRate = path.deliveryRate
+		// The socket's bytes in time at the rate the path takes them:
+		// latency the viewer sees, and on a cut link it grows by the
+		// excess every second, long before a write blocks. Only with a
+		// delivery rate: without one the path took everything as fast as
+		// we gave it, and the bytes of a keyframe in flight, read at our
+		// own rate, looked like half a second of queue on idle loopback
+		// and held the climb after a cut.
+		if path.deliveryRate > 0 && path.queued > 0 {
+			s.SendBuffer = time.Duration(float64(path.queued) * 8 / float64(path.deliveryRate) * float64(time.Second))
+		}
 	}
 	return s
 }
