@@ -51,13 +51,23 @@ func TestAdaptToBandwidthCutRTMP(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutRTMP") {
 		return
 	}
+	adaptToCutRTMP(t, false, true)
+}
+
+// adaptToCutRTMP runs adaptToCut into an ffmpeg RTMP listener; uplinkOnly
+// cuts the media direction only, else the whole loopback.
+func adaptToCutRTMP(t *testing.T, uplinkOnly, climb bool) {
 	loMTU(t)
 	port := mediatest.FreeTCPPort(t)
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/adapt-key", port)
 	rec := filepath.Join(t.TempDir(), "rx.flv")
 	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-c", "copy", rec)
 	mediatest.WaitTCPListen(t, port, 20*time.Second)
-	adaptToCut(t, url, uplink{}, rec, 1, true, func() { p.Wait(10 * time.Second) })
+	up := uplink{}
+	if uplinkOnly {
+		up = uplink{"tcp", port}
+	}
+	adaptToCut(t, url, up, rec, 1, climb, func() { p.Wait(10 * time.Second) })
 }
 
 // TestAdaptToBandwidthCutRTMPUplink cuts the media direction only, as a
@@ -73,13 +83,7 @@ func TestAdaptToBandwidthCutRTMPUplink(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutRTMPUplink") {
 		return
 	}
-	loMTU(t)
-	port := mediatest.FreeTCPPort(t)
-	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/adapt-key", port)
-	rec := filepath.Join(t.TempDir(), "rx.flv")
-	p := mediatest.Start(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-listen", "1", "-i", url, "-c", "copy", rec)
-	mediatest.WaitTCPListen(t, port, 20*time.Second)
-	adaptToCut(t, url, uplink{"tcp", port}, rec, 1, false, func() { p.Wait(10 * time.Second) })
+	adaptToCutRTMP(t, true, false)
 }
 
 // loMTU gives the namespace's loopback an Ethernet MTU: TCP on lo sends
