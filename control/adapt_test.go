@@ -36,7 +36,7 @@ func TestAdaptToBandwidthCut(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCut") {
 		return
 	}
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	rx := startReceiver(t, 0)
 	// SRT's latency must cover the queueing the cut link adds (up to 200
 	// ms) and a retransmission, or the receiver drops what arrives late
@@ -57,7 +57,7 @@ func TestAdaptToBandwidthCutRTMP(t *testing.T) {
 // adaptToCutRTMP runs adaptToCut into an ffmpeg RTMP listener; uplinkOnly
 // cuts the media direction only, else the whole loopback.
 func adaptToCutRTMP(t *testing.T, uplinkOnly, climb bool) {
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	port := mediatest.FreeTCPPort(t)
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/adapt-key", port)
 	rec := filepath.Join(t.TempDir(), "rx.flv")
@@ -84,17 +84,6 @@ func TestAdaptToBandwidthCutRTMPUplink(t *testing.T) {
 		return
 	}
 	adaptToCutRTMP(t, true, false)
-}
-
-// loMTU gives the namespace's loopback an Ethernet MTU: TCP on lo sends
-// segments of up to 64 KB, which tbf (burst 32 kbit) can never pass, so a
-// cut link would stall TCP completely instead of slowing it; and 1500 is
-// what the glasses' Wi-Fi path has. gso_max_size too: with the MTU alone,
-// loopback's segmentation offload still hands the qdisc buffers of up to
-// 64 KB, which tbf splits but htb (the uplink cut) queues whole, and a
-// bfifo of a few kilobytes drops whole.
-func loMTU(t *testing.T) {
-	whiptest.Sh(t, "ip", "link", "set", "lo", "mtu", "1500", "gso_max_size", "1500")
 }
 
 func adaptInNetns(t *testing.T, name string) bool {
@@ -129,15 +118,7 @@ func (u uplink) cut(t *testing.T, rate int) {
 		whiptest.Sh(t, "tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", fmt.Sprintf("%dbit", rate), "burst", "32kbit", "latency", "200ms")
 		return
 	}
-	proto := map[string]string{"udp": "17", "tcp": "6"}[u.proto]
-	queue := max(rate/8/5, 3000) // 200 ms of the cut rate, at least two packets
-	r := fmt.Sprintf("%dbit", rate)
-	whiptest.Sh(t, "tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
-	whiptest.Sh(t, "tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
-	whiptest.Sh(t, "tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", r, "ceil", r, "burst", "4k", "cburst", "4k")
-	whiptest.Sh(t, "tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "bfifo", "limit", strconv.Itoa(queue))
-	whiptest.Sh(t, "tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
-		"match", "ip", "protocol", proto, "0xff", "match", "ip", "dport", strconv.Itoa(u.port), "0xffff", "flowid", "1:20")
+	whiptest.ShapePort(t, u.proto, u.port, rate, max(rate/8/5, 3000)) // 200 ms of the cut rate, at least two packets
 }
 
 func (u uplink) lift(t *testing.T) {

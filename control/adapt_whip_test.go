@@ -45,7 +45,7 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 		return
 	}
 	mediatest.NeedTool(t, "ffprobe")
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
 	rec := filepath.Join(t.TempDir(), "rx.ts")
 	udp := mediatest.FreeUDPPort(t)

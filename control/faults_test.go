@@ -59,7 +59,7 @@ func TestFaultsSRT(t *testing.T) {
 	if !adaptInNetns(t, "TestFaultsSRT") {
 		return
 	}
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	port := mediatest.FreeUDPPort(t)
 	dir := t.TempDir()
 	log := &frameLog{}
@@ -102,7 +102,7 @@ func TestFaultsRTMP(t *testing.T) {
 		return
 	}
 	mediatest.NeedTool(t, "ffmpeg")
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	port := mediatest.FreeTCPPort(t)
 	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/fault-key", port)
 	dir := t.TempDir()

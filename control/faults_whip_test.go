@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/glassagent/glassagent/media/mediatest"
+	"github.com/glassagent/glassagent/publish/whip/whiptest"
 )
 
 // TestFaultsWHIP is the fault matrix (see faults_test.go) for WHIP: the
@@ -24,7 +25,7 @@ func TestFaultsWHIP(t *testing.T) {
 		return
 	}
 	mediatest.NeedTool(t, "ffprobe")
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
 	udpPort := mediatest.FreeUDPPort(t)
 	dir := t.TempDir()

@@ -35,7 +35,7 @@ func TestSoak(t *testing.T) {
 	if !adaptInNetns(t, "TestSoak") {
 		return
 	}
-	loMTU(t)
+	whiptest.EthernetLoopback(t)
 	rx := startReceiver(t, 0)
 	cfg := testConfig()
 	cfg.Video = VideoConfig{Width: 640, Height: 360, Bitrate: 1_000_000, FrameRate: 30}

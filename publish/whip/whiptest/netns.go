@@ -1,8 +1,10 @@
 package whiptest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -51,4 +53,35 @@ func Sh(t testing.TB, args ...string) {
 	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// EthernetLoopback gives the namespace's loopback an Ethernet MTU: TCP on
+// lo sends segments of up to 64 KB, which tbf (burst 32 kbit) can never
+// pass, so a cut link would stall TCP completely instead of slowing it;
+// and 1500 is what the glasses' Wi-Fi path has. gso_max_size too: with the
+// MTU alone, loopback's segmentation offload still hands the qdisc buffers
+// of up to 64 KB, which tbf splits but htb (ShapePort) queues whole, and a
+// bfifo of a few kilobytes drops whole.
+func EthernetLoopback(t testing.TB) {
+	t.Helper()
+	Sh(t, "ip", "link", "set", "lo", "mtu", "1500", "gso_max_size", "1500")
+}
+
+// ShapePort limits what the namespace's loopback carries to one port
+// (proto "udp" or "tcp", the destination port) to rate bit/s, with a FIFO
+// of queue bytes; everything else, the other direction included, passes
+// unshaped (htb, a u32 filter). Undo it by deleting the root qdisc.
+func ShapePort(t testing.TB, proto string, port, rate, queue int) {
+	t.Helper()
+	num := map[string]string{"udp": "17", "tcp": "6"}[proto]
+	if num == "" {
+		t.Fatalf("ShapePort: protocol %q, want udp or tcp", proto)
+	}
+	r := fmt.Sprintf("%dbit", rate)
+	Sh(t, "tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10")
+	Sh(t, "tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
+	Sh(t, "tc", "class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", r, "ceil", r, "burst", "4k", "cburst", "4k")
+	Sh(t, "tc", "qdisc", "add", "dev", "lo", "parent", "1:20", "bfifo", "limit", strconv.Itoa(queue))
+	Sh(t, "tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+		"match", "ip", "protocol", num, "0xff", "match", "ip", "dport", strconv.Itoa(port), "0xffff", "flowid", "1:20")
 }

@@ -353,11 +353,12 @@ func (s *sender) NAK(sequenceNumbers []circular.Number) {
 				}
 				// The list runs in sequence order and is walked from its
 				// end, so a range's last packet comes first.
-				if next := e.Next(); p.Header().PacketSequenceNumber.Equals(sequenceNumbers[i+1]) && next != nil &&
-					next.Value.(packet.Packet).Header().PacketSequenceNumber.Equals(sequenceNumbers[i+1].Inc()) {
-					skipAt[i/2] = next.Value.(packet.Packet).Header().PktTsbpdTime + s.latency
+				if next := e.Next(); s.latency > 0 && next != nil && p.Header().PacketSequenceNumber.Equals(sequenceNumbers[i+1]) {
+					if h := next.Value.(packet.Packet).Header(); h.PacketSequenceNumber.Equals(sequenceNumbers[i+1].Inc()) {
+						skipAt[i/2] = h.PktTsbpdTime + s.latency
+					}
 				}
-				if s.latency > 0 && skipAt[i/2] != 0 && skipAt[i/2] < arrival {
+				if skipAt[i/2] != 0 && skipAt[i/2] < arrival {
 					p.Header().GivenUp = true
 					s.statistics.PktGivenUp++
 					break
