@@ -67,6 +67,14 @@ type Conn interface {
 
 	// Version returns the connection version, either 4 or 5. With version 4, the streamid is not available
 	Version() uint32
+
+	// Abandon stops retransmitting the data packets sent so far and not yet
+	// acknowledged; the receiver skips them when their time is up. A live
+	// sender calls it before a keyframe on a link that is losing the
+	// stream: repairs of what the keyframe makes obsolete would take the
+	// keyframe's room (glassagent fork). It returns how many packets it
+	// gave up.
+	Abandon() uint64
 }
 
 type rtt struct {
@@ -467,6 +475,10 @@ func (c *srtConn) Read(b []byte) (int, error) {
 
 // WritePacket writes a packet to the write queue. Packets on the write queue
 // will be sent to the peer of the connection. Only data packets will be sent.
+// Abandon implements Conn (glassagent fork). Packets still in the write
+// queue are not sent yet and are not affected.
+func (c *srtConn) Abandon() uint64 { return c.snd.Abandon() }
+
 func (c *srtConn) WritePacket(p packet.Packet) error {
 	if p.Header().IsControlPacket {
 		// Ignore control packets
@@ -1461,6 +1473,7 @@ func (c *srtConn) Stats(s *Statistics) {
 		PktRetrans:        send.PktRetrans,
 		PktRetransHeld:    send.PktRetransHeld,
 		PktGivenUp:        send.PktGivenUp,
+		PktAbandoned:      send.PktAbandoned,
 		PktRecvRetrans:    recv.PktRetrans,
 		PktSentACK:        c.statistics.pktSentACK,
 		PktRecvACK:        c.statistics.pktRecvACK,

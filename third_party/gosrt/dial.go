@@ -758,6 +758,17 @@ func (dl *dialer) SetDeadline(t time.Time) error      { return dl.conn.SetDeadli
 func (dl *dialer) SetReadDeadline(t time.Time) error  { return dl.conn.SetReadDeadline(t) }
 func (dl *dialer) SetWriteDeadline(t time.Time) error { return dl.conn.SetWriteDeadline(t) }
 
+func (dl *dialer) Abandon() uint64 {
+	dl.connLock.RLock()
+	defer dl.connLock.RUnlock()
+
+	if dl.conn == nil {
+		return 0
+	}
+
+	return dl.conn.Abandon()
+}
+
 func (dl *dialer) Stats(s *Statistics) {
 	dl.connLock.RLock()
 	defer dl.connLock.RUnlock()

@@ -26,6 +26,7 @@ type StatisticsAccumulated struct {
 	PktRetrans       uint64 // The total number of retransmitted packets sent by the SRT sender
 	PktRetransHeld   uint64 // NAKed packets not retransmitted because their last copy went out less than an RTT before (glassagent fork)
 	PktGivenUp       uint64 // NAKed packets not retransmitted because a copy would arrive after the receiver's play-out time (glassagent fork)
+	PktAbandoned     uint64 // packets not retransmitted because the user abandoned them (Conn.Abandon, glassagent fork)
 	PktRecvRetrans   uint64 // The total number of retransmitted packets registered at the receiver side
 	PktSentACK       uint64 // The total number of sent ACK (Acknowledgement) control packets
 	PktRecvACK       uint64 // The total number of received ACK (Acknowledgement) control packets

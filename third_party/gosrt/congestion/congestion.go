@@ -14,6 +14,11 @@ type Sender interface {
 	// Flush flushes all queued packages.
 	Flush()
 
+	// Abandon stops repairing what has been sent: the packets sent and not
+	// yet acknowledged are not retransmitted for a NAK from now on
+	// (glassagent fork). It returns how many there were.
+	Abandon() uint64
+
 	// Push pushes a packet to be send on the sender queue.
 	Push(p packet.Packet)
 
@@ -76,6 +81,9 @@ type SendStats struct {
 	// PktGivenUp counts NAKed packets not retransmitted because a copy
 	// would arrive after the receiver's play-out time (glassagent fork).
 	PktGivenUp uint64
+
+	// PktAbandoned counts the packets Abandon gave up (glassagent fork).
+	PktAbandoned uint64
 
 	UsSndDuration uint64 // microseconds
 

@@ -135,6 +135,28 @@ func (s *sender) Flush() {
 	s.lossList = s.lossList.Init()
 }
 
+// Abandon implements congestion.Sender (glassagent fork). A live stream's
+// user knows when repairs stop being worth their room on the link: a
+// keyframe after losses makes everything sent before it dead weight to the
+// decoder, and on a full link retransmitting it delays the keyframe itself
+// (behind a cut, four in ten packets sent were repairs). The packets stay
+// in the loss list until acknowledged or dropped, so the counters and the
+// receiver's skipping work as before; only NAKs no longer resend them.
+func (s *sender) Abandon() uint64 {
+	s.lock.Lock()
+	defer s.lock.Unlock()
+
+	var n uint64
+	for e := s.lossList.Front(); e != nil; e = e.Next() {
+		if h := e.Value.(packet.Packet).Header(); !h.GivenUp {
+			h.GivenUp = true
+			n++
+		}
+	}
+	s.statistics.PktAbandoned += n
+	return n
+}
+
 func (s *sender) Push(p packet.Packet) {
 	s.lock.Lock()
 	defer s.lock.Unlock()

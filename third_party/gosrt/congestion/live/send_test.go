@@ -252,3 +252,46 @@ func TestSendGivesUpTooLate(t *testing.T) {
 	require.Equal(t, map[uint32]int{4: 1, 5: 1, 6: 1, 7: 1}, resent)
 	require.Equal(t, uint64(2), send.Stats().PktGivenUp)
 }
+
+// TestSendAbandon (glassagent fork): after Abandon, a NAK resends nothing
+// that was sent before it, and what is sent after it is repaired as usual.
+func TestSendAbandon(t *testing.T) {
+	resent := map[uint32]int{}
+	send := NewSender(SendConfig{
+		InitialSequenceNumber: circular.New(2, packet.MAX_SEQUENCENUMBER),
+		DropThreshold:         10_000_000,
+		OnDeliver: func(p packet.Packet) {
+			if p.Header().RetransmittedPacketFlag {
+				resent[p.Header().PacketSequenceNumber.Val()]++
+			}
+		},
+	})
+	addr, _ := net.ResolveIPAddr("ip", "127.0.0.1")
+	push := func(ms uint64) {
+		p := packet.NewPacket(addr)
+		p.Header().PktTsbpdTime = ms * 1000
+		send.Push(p)
+	}
+	nak := func(ranges ...uint32) {
+		var l []circular.Number
+		for _, r := range ranges {
+			l = append(l, circular.New(r, packet.MAX_SEQUENCENUMBER))
+		}
+		send.NAK(l)
+	}
+	for ms := uint64(0); ms < 40; ms += 10 { // 2-5, sent
+		push(ms)
+	}
+	send.Tick(40_000)
+	push(50) // 6, not sent yet: Abandon leaves it alone
+	send.ACK(circular.New(3, packet.MAX_SEQUENCENUMBER))
+	require.Equal(t, uint64(3), send.Abandon()) // 3, 4, 5: sent, unacknowledged
+	require.Equal(t, uint64(0), send.Abandon())
+	send.Tick(60_000)
+	push(70) // 7
+	send.Tick(70_000)
+	nak(3, 7)
+	require.Equal(t, map[uint32]int{6: 1, 7: 1}, resent)
+	require.Equal(t, uint64(3), send.Stats().PktAbandoned)
+	require.Equal(t, uint64(0), send.Stats().PktGivenUp)
+}
