@@ -170,6 +170,12 @@ type AccessUnit struct {
 	NALUs [][]byte
 	// Captured is the wall-clock capture instant of the source frame.
 	Captured time.Time
+	// Resync marks the keyframe of a step down to a smaller picture or
+	// frame rate: the encoder's answer to a link that cannot carry the
+	// stream. A receiver that has not decoded what came before it needs
+	// none of that any more, and a transport may stop repairing it so that
+	// this keyframe has the link (SRT abandons its retransmissions).
+	Resync bool
 }
 
 // Size returns the payload size in bytes.

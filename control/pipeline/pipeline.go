@@ -207,7 +207,9 @@ func (p *Pipeline) runVideo(ctx context.Context) {
 			p.videoBytes.Add(n)
 			p.rate.Add(n)
 			if au.Key {
+				au.Resync, rs.resync = rs.resync, false
 				p.keyframes.Add(1)
+
 			}
 			p.queue.Push(au)
 		}

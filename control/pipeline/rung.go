@@ -48,6 +48,7 @@ func (p *Pipeline) Rung() (Rung, string) {
 type rungState struct {
 	cur    Rung
 	asked  *Rung
+	resync bool // the next keyframe is a step down's (AccessUnit.Resync)
 	scaler *scale.Scaler
 	gate   frameGate
 }
@@ -105,6 +106,7 @@ func (p *Pipeline) applyRung(st *rungState, f *media.VideoFrame) {
 	}
 	// Otherwise the size stayed where it was, and so does its scaler.
 	st.gate.set(r.FPS, src.FPS)
+	st.resync = r.Width*r.Height*r.FPS < st.cur.Width*st.cur.Height*st.cur.FPS
 	st.cur = r
 	// A rebuilt openh264 starts on an IDR anyway; a frame rate change on
 	// hardware does not, and every switch is a join point.

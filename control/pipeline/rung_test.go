@@ -183,6 +183,17 @@ func TestPipelineRungs(t *testing.T) {
 	if len(runs) != 3 || runs[0].w != 640 || runs[1].w != 320 || runs[1].h != 180 || runs[2].w != 640 {
 		t.Fatalf("sizes in order: %+v, want 640x360, 320x180, 640x360", runs)
 	}
+	// The step down's keyframe, and no other unit, is marked Resync: the
+	// step back up is no answer to congestion.
+	var resync []int
+	for i, au := range units {
+		if au.Resync {
+			resync = append(resync, i)
+		}
+	}
+	if first := runs[0].frames; len(resync) != 1 || resync[0] != first {
+		t.Errorf("units marked Resync: %v, want only %d (the first at 320x180)", resync, first)
+	}
 	for i, r := range runs {
 		want := time.Second / 30
 		if i == 1 {

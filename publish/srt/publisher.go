@@ -88,7 +88,11 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 			return err
 		}
 		flush := in.Queue.Stats().Depth == 0
-		drops.check(time.Now())
+		now := time.Now()
+		drops.check(now)
+		if au.Key && au.Codec.IsVideo() {
+			drops.keyframe(now, au.Resync)
+		}
 		if err := m.write(au, flush); err != nil {
 			if ctx.Err() != nil {
 				return nil

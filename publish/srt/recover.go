@@ -31,13 +31,27 @@ type dropWatch struct {
 	every, gap time.Duration
 
 	at, forcedAt time.Time
+	grewAt       time.Time // when the drops last grew
 	drops        uint64
-	pending      bool // drops seen since the last keyframe asked for
-	Forced       int  // keyframes asked for
+	pending      bool   // drops seen since the last keyframe asked for
+	Forced       int    // keyframes asked for
+	Abandoned    uint64 // packets abandoned before keyframes
+	abandon      func() uint64
+	// The RTT last read and the least seen: a queue stands on the path
+	// when the one is abandonQueue over the other.
+	rtt, minRTT time.Duration
 }
 
+const (
+	// abandonWithin: a keyframe this soon after the sender last gave
+	// packets up abandons the repairs of everything before it.
+	abandonWithin = time.Second
+	// abandonQueue: the RTT over its least that says the link is full.
+	abandonQueue = 50 * time.Millisecond
+)
+
 func newDropWatch(conn gosrt.Conn, enc publish.EncoderControl) *dropWatch {
-	return &dropWatch{stats: conn.Stats, enc: enc, every: 100 * time.Millisecond, gap: 500 * time.Millisecond}
+	return &dropWatch{stats: conn.Stats, abandon: conn.Abandon, enc: enc, every: 100 * time.Millisecond, gap: 500 * time.Millisecond}
 }
 
 // check reads the sender's drop counter (at most every w.every) and
@@ -52,8 +66,17 @@ func (w *dropWatch) check(now time.Time) {
 	var st gosrt.Statistics
 	w.stats(&st)
 	d := st.Accumulated.PktSendDrop + st.Accumulated.PktGivenUp
+	if st.Instantaneous.MsRTT > 0 {
+		w.rtt = time.Duration(st.Instantaneous.MsRTT * float64(time.Millisecond))
+		if w.minRTT == 0 || w.rtt < w.minRTT {
+			w.minRTT = w.rtt
+		}
+	}
 	grew := d > w.drops
 	w.drops = d
+	if grew {
+		w.grewAt = now
+	}
 	switch {
 	case grew && now.Sub(w.forcedAt) >= w.gap:
 		w.force(now)
@@ -68,4 +91,28 @@ func (w *dropWatch) force(now time.Time) {
 	w.enc.ForceKeyframe()
 	w.forcedAt, w.pending = now, false
 	w.Forced++
+}
+
+// keyframe is called before a keyframe goes to the sender; resync: it is
+// a step down the ladder's (media.AccessUnit.Resync). On a link that
+// cannot carry the stream, the repairs still pending are of pictures the
+// keyframe makes obsolete, and they would delay the keyframe itself: lost
+// in the full bottleneck's queue behind them (behind a cut, four packets
+// in ten sent were repairs), it is asked for again and again while the
+// picture stays frozen. Abandoning them lets the keyframe have the link.
+// What says the link cannot carry the stream: a queue standing on it (the
+// RTT abandonQueue over its least), and the controller stepping down or
+// the sender giving packets up within the last second. A link that only
+// loses packets (random loss) stands no queue, and its repairs are worth
+// their room; nor does one coming back from an outage, whose repairs can
+// still save the outage's last pictures (its receiver skips them only a
+// latency after the link returned).
+func (w *dropWatch) keyframe(now time.Time, resync bool) {
+	if w.abandon == nil || w.minRTT == 0 || w.rtt < w.minRTT+abandonQueue {
+		return
+	}
+	if !resync && (w.grewAt.IsZero() || now.Sub(w.grewAt) > abandonWithin) {
+		return
+	}
+	w.Abandoned += w.abandon()
 }

@@ -52,3 +52,44 @@ func TestDropWatch(t *testing.T) {
 	drops += 5
 	w.check(at(4000))
 }
+
+// TestDropWatchAbandons: on a full link (the RTT 50 ms over its least), a
+// keyframe within a second of the sender giving packets up, or a step
+// down's, abandons the repairs before it; one on a link that gives nothing
+// up, or long after, or with no queue standing (random loss, the return
+// from an outage), abandons nothing.
+func TestDropWatchAbandons(t *testing.T) {
+	var givenUp uint64
+	rtt := 1.0 // ms
+	calls := 0
+	w := &dropWatch{stats: func(s *gosrt.Statistics) { s.Accumulated.PktGivenUp, s.Instantaneous.MsRTT = givenUp, rtt }, enc: &keyCounter{},
+		abandon: func() uint64 { calls++; return 7 }, every: 100 * time.Millisecond, gap: 500 * time.Millisecond}
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	w.check(at(0))
+	w.keyframe(at(50), false) // nothing given up yet: a keyframe of the GOP
+	givenUp = 3
+	w.check(at(200))
+	w.keyframe(at(250), false) // given up, but no queue: random loss
+	w.keyframe(at(260), true)
+	if calls != 0 {
+		t.Fatalf("abandoned %d times with no queue standing", calls)
+	}
+	rtt = 60 // a queue
+	givenUp = 4
+	w.check(at(300))
+	w.keyframe(at(350), false)
+	w.check(at(400)) // no growth: the time of the last one counts
+	w.keyframe(at(1250), false)
+	if calls != 2 || w.Abandoned != 14 {
+		t.Fatalf("abandoned %d times (%d packets) within a second of a give-up, want 2 (14)", calls, w.Abandoned)
+	}
+	w.keyframe(at(1350), false)
+	if calls != 2 {
+		t.Fatal("abandoned 1.05 s after the last give-up")
+	}
+	w.keyframe(at(5000), true) // a step down the ladder's
+	if calls != 3 {
+		t.Fatal("a step down's keyframe abandoned nothing")
+	}
+}
