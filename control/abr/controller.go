@@ -24,6 +24,9 @@ const (
 	// that fast is a capacity drop, and waiting one more interval would
 	// add seconds of latency.
 	severeAt = 3.0
+	// rxShortOf: a receiver rate under this fraction of the send rate
+	// confirms a delay over its threshold at once (see Update).
+	rxShortOf = 0.7
 	// healthyBelow: every signal under this fraction of its threshold is
 	// healthy. Between it and the threshold nothing moves: the band that
 	// keeps a link at its limit from flapping.
@@ -104,6 +107,7 @@ type Controller struct {
 	cutQueueDelay      time.Duration // our queue's delay at the last cut
 	cutDelayP          float64       // delay pressure at the last cut
 	cutSendBufP        float64       // send-buffer pressure at the last cut
+	cutFast            bool          // the last cut was on one sample, the receiver's rate confirming it
 
 	healthyFor         time.Duration
 	hasIncrease        bool
@@ -226,10 +230,20 @@ func (c *Controller) Update(s Sample) Decision {
 	// last three samples: radio links lose lone bursts that ARQ repairs
 	// (and a capacity drop shows in the delays first), but a full
 	// bottleneck loses in bursts too, every other sample.
+	//
+	// A delay over its threshold counts once, too, when the receiver
+	// reports taking in well under what we send: the queue is not a
+	// jitter spike but a link that carries a fraction of the stream, and
+	// the second sample would come after half a second more of excess
+	// (at half the capacity, a 200 ms bottleneck queue is full 0.4 s
+	// after the drop: everything past it is lost, keyframes included).
+	rxShort := s.ReceiveRate > 0 && s.SendRate > 0 && float64(s.ReceiveRate) < rxShortOf*float64(s.SendRate)
 	var cong [nSignals]bool
 	anyDelay := false
+	slow := false // a delay counts without the receiver's word
 	for i := sigRTT; i <= sigQueueDelay; i++ {
-		cong[i] = p[i] > 1 && (c.prevP[i] > 1 || p[i] >= severeAt)
+		slow = slow || p[i] > 1 && (c.prevP[i] > 1 || p[i] >= severeAt)
+		cong[i] = p[i] > 1 && (c.prevP[i] > 1 || p[i] >= severeAt || rxShort)
 		anyDelay = anyDelay || cong[i]
 	}
 	cong[sigLoss] = p[sigLoss] > 1 && (c.prevP[sigLoss] > 1 || c.prev2Loss > 1)
@@ -278,8 +292,19 @@ func (c *Controller) Update(s Sample) Decision {
 		// seconds after the cut; cutting on that RTT took RTMP to a third
 		// of the link in four cuts.
 		falling = falling || c.cutSendBufP > 1 && p[sigSendBuffer] <= c.prevP[sigSendBuffer] && p[sigSendBuffer] <= c.cutSendBufP*drained
+		// Until the cut shows in what we send (the rates are one-second
+		// averages; a queue grows as long as they are over the link), the
+		// delays keep rising from what was sent before it: their peak,
+		// not their level at the cut, is what a drain falls from. A cut
+		// on a single sample (fast) came an interval sooner than one on
+		// two, and waits that interval more.
+		grace := sinceCut <= c.cutQueueDelay+iv || c.cutFast && sinceCut <= c.cutQueueDelay+2*iv
+		if grace {
+			c.cutDelayP = max(c.cutDelayP, delayP)
+			c.cutSendBufP = max(c.cutSendBufP, p[sigSendBuffer])
+		}
 		draining := c.congestedPrev && c.episodeCuts > 0 && sinceCut < c.cfg.DecreaseHold &&
-			(falling || sinceCut <= c.cutQueueDelay+iv)
+			(falling || grace)
 		if !draining {
 			consider(cong[sigRTT], p[sigRTT], ReasonRTT)
 			consider(cong[sigSendBuffer], p[sigSendBuffer], ReasonSendBuffer)
@@ -360,6 +385,7 @@ func (c *Controller) Update(s Sample) Decision {
 		c.cutQueueDelay = s.QueueDelay
 		c.cutDelayP = delayP
 		c.cutSendBufP = p[sigSendBuffer]
+		c.cutFast = rxShort && !slow
 		if pathOnly {
 			c.pathCuts++
 		}

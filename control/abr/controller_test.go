@@ -623,3 +623,43 @@ func TestSendBufferDrainHoldsCut(t *testing.T) {
 		t.Fatalf("%d cuts while the send buffer drained, want 1 (rate %d)", cuts, c.Bitrate())
 	}
 }
+
+// TestReceiverRateConfirmsCut: an RTT over its threshold once is a jitter
+// spike, and waits for a second sample; the same RTT while the receiver
+// reports taking in under 70 % of what we send is a link that carries a
+// fraction of the stream, and cuts at once, to what the receiver took
+// (recorded in TestAdaptToBandwidthCut over SRT: the cut half a second
+// sooner, while the bottleneck's 200 ms queue had only just filled).
+func TestReceiverRateConfirmsCut(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rx   int
+		cut  bool
+	}{
+		{"jitter spike", 0, false},
+		{"receiver keeps up", 500_000, false},
+		{"receiver at half", 240_000, true},
+	} {
+		c := newTest(t, Config{Min: 50_000, Max: 1_500_000})
+		at := time.Duration(0)
+		var tr []point
+		step := func(rtt time.Duration, rx int) Decision {
+			at += iv
+			s := Sample{At: at, RTT: rtt, ReceiveRate: rx, SendRate: 520_000, EncoderRate: 420_000}
+			d := c.Update(s)
+			tr = append(tr, point{t: at, rate: d.Bitrate, capacity: 240_000, s: s, d: d})
+			return d
+		}
+		for i := range 20 {
+			step(time.Millisecond+time.Duration(i%2)*100*time.Microsecond, 0)
+		}
+		d := step(80*time.Millisecond, tc.rx) // 1.6 times the 50 ms threshold
+		if d.Changed != tc.cut {
+			logTrace(t, tr)
+			t.Fatalf("%s: cut %v on one sample of an RTT over its threshold (rate %d, %s), want %v", tc.name, d.Changed, d.Bitrate, d.Reason, tc.cut)
+		}
+		if tc.cut && d.Bitrate > 240_000 {
+			t.Errorf("%s: cut to %d, not under the %d the receiver took", tc.name, d.Bitrate, tc.rx)
+		}
+	}
+}
