@@ -24,3 +24,19 @@ func TestRateMeter(t *testing.T) {
 		t.Error("Bitrate is not bytes*8")
 	}
 }
+
+// TestRateMeterFullSecond: a steady stream reads the same whether or not a
+// unit has come in since the bucket being filled began: the last full
+// second, ten buckets, never nine.
+func TestRateMeterFullSecond(t *testing.T) {
+	var m RateMeter
+	for slot := int64(1000); slot < 1020; slot++ { // one 100-byte unit a bucket
+		m.addAt(slot, 100)
+	}
+	_, before := m.rateAt(1020) // nothing in bucket 1020 yet
+	m.addAt(1020, 100)          // a unit in the bucket being filled
+	_, after := m.rateAt(1020)
+	if before != 1000 || after != 1000 {
+		t.Fatalf("a steady 1000 bytes/s reads %v bytes/s, then %v once the bucket being filled has a unit", before, after)
+	}
+}
