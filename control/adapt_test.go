@@ -26,11 +26,10 @@ import (
 // 2 s (the 1 s was met in 14 of 16 runs, 0.13-1.00 s, and missed
 // at 1.17 and 1.30 s; since the rate meter fix, which reads the send rate a
 // tenth higher and so cuts the link to half of that, 0.10-0.93 s in five
-// runs of seven, 1.03 and 1.50 s in the others), the stream never
-// leaves active, the receiver
-// decodes a smaller size after the cut and the ladder steps back up after
-// the lift. Frames delivered (96-99 %), decoder errors and the time to
-// climb back are logged. What it takes (NOTES.md): the receiver's rate
+// runs of seven, 1.03 and 1.50 s in the others), the stream never leaves
+// active, the receiver decodes a smaller size after the cut and the ladder
+// steps back up after the lift. Frames delivered (96-99 %), decoder errors
+// and the time to climb back are logged. What it takes (NOTES.md): the receiver's rate
 // from its ACKs, so the first cut comes on the first sample that shows a
 // queue and goes straight to what the link carries, the ladder to its rung
 // in one keyframe; a gosrt that does not resend a packet for every NAK

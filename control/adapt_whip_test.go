@@ -29,10 +29,10 @@ import (
 // Asserted: below the cut link within 3 s (0.2-0.5 s in the runs so far),
 // no freeze over 1 s (the target: 0.07-0.20 s in fourteen runs of
 // fourteen since the rate meter fix; before it, 0.07-0.80 s in seventeen
-// runs of nineteen and 1.03 s in two), the
-// ladder down, no reconnection, and the climb back (the target doubled
-// and a rung up: 35-50 s in the runs so far, most of it the 30 s the
-// ceiling learnt at the cut holds). What it takes (NOTES.md): the sender reads
+// runs of nineteen and 1.03 s in two), the ladder down, no reconnection,
+// and the climb back (the target doubled and a rung up: 35-50 s in the
+// runs so far, most of it the 30 s the ceiling learnt at the cut holds).
+// What it takes (NOTES.md): the sender reads
 // the bottleneck's queue and the rate it passes from the TWCC feedback
 // (publish/whip/delivery.go) and caps GCC's target under that rate a
 // feedback interval after the queue shows (publish/pace), and paces its

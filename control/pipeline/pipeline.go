@@ -209,7 +209,6 @@ func (p *Pipeline) runVideo(ctx context.Context) {
 			if au.Key {
 				au.Resync, rs.resync = rs.resync, false
 				p.keyframes.Add(1)
-
 			}
 			p.queue.Push(au)
 		}

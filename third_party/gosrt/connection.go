@@ -473,12 +473,12 @@ func (c *srtConn) Read(b []byte) (int, error) {
 	return c.readBuffer.Read(b)
 }
 
-// WritePacket writes a packet to the write queue. Packets on the write queue
-// will be sent to the peer of the connection. Only data packets will be sent.
 // Abandon implements Conn (glassagent fork). Packets still in the write
 // queue are not sent yet and are not affected.
 func (c *srtConn) Abandon() uint64 { return c.snd.Abandon() }
 
+// WritePacket writes a packet to the write queue. Packets on the write queue
+// will be sent to the peer of the connection. Only data packets will be sent.
 func (c *srtConn) WritePacket(p packet.Packet) error {
 	if p.Header().IsControlPacket {
 		// Ignore control packets
