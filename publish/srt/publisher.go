@@ -67,7 +67,8 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 	}
 	// Unblock Pop when ctx ends; the queue itself stays open for the next
 	// publisher (reconnect).
-	m, err := newMuxer(in.Video, in.Audio, p.opts.payloadSize, p.send(conn))
+	pace := newPacer()
+	m, err := newMuxer(in.Video, in.Audio, p.opts.payloadSize, p.send(conn, pace))
 	if err != nil {
 		return media.Wrap(media.CodeInternal, err)
 	}
@@ -91,9 +92,13 @@ func (p *Publisher) Run(ctx context.Context, in publish.Input) error {
 		now := time.Now()
 		drops.check(now)
 		if au.Key && au.Codec.IsVideo() {
-			drops.keyframe(now, au.Resync)
+			if drops.keyframe(now, au.Resync) {
+				pace.start(au.Size(), drops.rx, p.opts.latency/2)
+			}
 		}
-		if err := m.write(au, flush); err != nil {
+		err = m.write(au, flush)
+		pace.stop()
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -130,8 +135,9 @@ func (p *Publisher) linger(ctx context.Context, conn gosrt.Conn) {
 }
 
 // send returns the function the muxer hands finished SRT messages to.
-func (p *Publisher) send(conn gosrt.Conn) func([]byte) error {
+func (p *Publisher) send(conn gosrt.Conn, pace *pacer) func([]byte) error {
 	return func(msg []byte) error {
+		pace.wait(len(msg))
 		start := time.Now()
 		n, err := conn.Write(msg)
 		p.lastWrite.Store(int64(time.Since(start)))

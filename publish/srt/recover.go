@@ -40,6 +40,8 @@ type dropWatch struct {
 	// The RTT last read and the least seen: a queue stands on the path
 	// when the one is abandonQueue over the other.
 	rtt, minRTT time.Duration
+	// rx is the rate the receiver last reported taking in, bit/s.
+	rx int
 }
 
 const (
@@ -72,6 +74,8 @@ func (w *dropWatch) check(now time.Time) {
 			w.minRTT = w.rtt
 		}
 	}
+	// gosrt's Mbps are 2^20 bit/s.
+	w.rx = int(st.Instantaneous.MbpsPeerRecvRate * 1024 * 1024)
 	grew := d > w.drops
 	w.drops = d
 	if grew {
@@ -107,12 +111,65 @@ func (w *dropWatch) force(now time.Time) {
 // their room; nor does one coming back from an outage, whose repairs can
 // still save the outage's last pictures (its receiver skips them only a
 // latency after the link returned).
-func (w *dropWatch) keyframe(now time.Time, resync bool) {
+//
+// It reports whether it abandoned: the keyframe then goes into a full
+// queue, and should be paced (see pacer).
+func (w *dropWatch) keyframe(now time.Time, resync bool) bool {
 	if w.abandon == nil || w.minRTT == 0 || w.rtt < w.minRTT+abandonQueue {
-		return
+		return false
 	}
 	if !resync && (w.grewAt.IsZero() || now.Sub(w.grewAt) > abandonWithin) {
-		return
+		return false
 	}
 	w.Abandoned += w.abandon()
+	return true
 }
+
+// paceOfReceiver: a keyframe into a full link goes out at this fraction
+// of the rate the receiver reports taking in.
+const paceOfReceiver = 0.8
+
+// pacer spaces the messages of one keyframe sent into a full bottleneck.
+// gosrt sends what it is given at once (a live sender paces by the
+// timestamps, which are the writes'), so a keyframe leaves as a burst of
+// a few kilobytes, and a bottleneck whose queue the stream overfilled
+// until the cut takes none of it: behind a cut to half, the first
+// keyframe of the smaller rung was lost whole, its repairs arrived after
+// the receiver's latency, and the picture stayed broken until the next
+// GOP (a second). Written under the link's rate, it queues behind what
+// is there and the queue shrinks while it does. Each message's deadline
+// at the receiver counts from its own write, so spacing them makes none
+// late; it delays what follows by the spread, which is bounded.
+type pacer struct {
+	rate  int // bit/s; 0: not pacing
+	next  time.Time
+	now   func() time.Time
+	sleep func(time.Duration)
+}
+
+func newPacer() *pacer { return &pacer{now: time.Now, sleep: time.Sleep} }
+
+// start paces the next size bytes at paceOfReceiver of rx bit/s, spread
+// over at most maxSpread; rx 0 (no report yet) paces nothing.
+func (p *pacer) start(size, rx int, maxSpread time.Duration) {
+	if rx <= 0 || size <= 0 {
+		return
+	}
+	p.rate = max(int(paceOfReceiver*float64(rx)), int(float64(size*8)/maxSpread.Seconds()))
+	p.next = p.now()
+}
+
+// wait holds a message of n bytes until its turn.
+func (p *pacer) wait(n int) {
+	if p.rate == 0 {
+		return
+	}
+	t := p.now()
+	if d := p.next.Sub(t); d > 0 {
+		p.sleep(d)
+		t = p.next
+	}
+	p.next = t.Add(time.Duration(float64(n*8) / float64(p.rate) * float64(time.Second)))
+}
+
+func (p *pacer) stop() { p.rate = 0 }

@@ -71,7 +71,9 @@ func TestDropWatchAbandons(t *testing.T) {
 	givenUp = 3
 	w.check(at(200))
 	w.keyframe(at(250), false) // given up, but no queue: random loss
-	w.keyframe(at(260), true)
+	if w.keyframe(at(260), true) {
+		t.Fatal("a step down with no queue standing reported a full link")
+	}
 	if calls != 0 {
 		t.Fatalf("abandoned %d times with no queue standing", calls)
 	}
@@ -88,8 +90,53 @@ func TestDropWatchAbandons(t *testing.T) {
 	if calls != 2 {
 		t.Fatal("abandoned 1.05 s after the last give-up")
 	}
-	w.keyframe(at(5000), true) // a step down the ladder's
+	if !w.keyframe(at(5000), true) { // a step down the ladder's
+		t.Fatal("a step down's keyframe did not report the full link")
+	}
 	if calls != 3 {
 		t.Fatal("a step down's keyframe abandoned nothing")
+	}
+}
+
+// TestPacer: a keyframe into a full link goes out at 0.8 times the
+// receiver's rate, spread over no more than the bound; with no rate
+// reported, or once stopped, nothing waits.
+func TestPacer(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	var slept []time.Duration
+	p := &pacer{now: func() time.Time { return clock }, sleep: func(d time.Duration) { slept = append(slept, d); clock = clock.Add(d) }}
+	send := func(sizes ...int) time.Duration {
+		start := clock
+		for _, n := range sizes {
+			p.wait(n)
+		}
+		return clock.Sub(start)
+	}
+	const msg = 1316
+	p.start(3*msg, 0, 200*time.Millisecond)
+	if send(msg, msg, msg) != 0 {
+		t.Fatalf("paced with no receiver rate: slept %v", slept)
+	}
+	// 280 kbit/s reported: 224 kbit/s, a message every 47 ms; the first
+	// goes at once, the third 94 ms after it.
+	p.start(3*msg, 280_000, 200*time.Millisecond)
+	got := send(msg, msg, msg)
+	want := 2 * time.Duration(float64(msg*8)/224_000*float64(time.Second))
+	if d := got - want; d < -time.Millisecond || d > time.Millisecond {
+		t.Fatalf("three messages took %v, want %v (slept %v)", got, want, slept)
+	}
+	// A large keyframe: the spread is bounded, the rate above the pace.
+	p.start(40*msg, 280_000, 200*time.Millisecond)
+	sizes := make([]int, 41)
+	for i := range sizes {
+		sizes[i] = msg
+	}
+	if got := send(sizes...); got > 201*time.Millisecond || got < 190*time.Millisecond {
+		t.Fatalf("41 messages of a 40-message keyframe took %v, want about the 200 ms bound", got)
+	}
+	p.stop()
+	slept = nil
+	if send(msg, msg, msg) != 0 || len(slept) != 0 {
+		t.Fatalf("stopped, yet slept %v", slept)
 	}
 }
