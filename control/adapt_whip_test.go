@@ -50,12 +50,13 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
 	rec := filepath.Join(t.TempDir(), "rx.ts")
 	udp := mediatest.FreeUDPPort(t)
-	rx, err := startWHIPRecorder(addr, udp, rec, nil)
+	log := &frameLog{}
+	rx, err := startWHIPRecorder(addr, udp, rec, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rx.close()
-	adaptToCut(t, "http://"+addr+"/whip", uplink{"udp", udp}, rec, 1, true, rx.close)
+	adaptToCut(t, "http://"+addr+"/whip", uplink{"udp", udp}, rec, 1, true, rx.close, log)
 	if rx.err != nil {
 		t.Errorf("recording: %v", rx.err)
 	}

@@ -93,6 +93,31 @@ func (l *frameLog) firstArrivalCapturedAfter(t time.Time) time.Time {
 	return first
 }
 
+// latency returns the capture-to-arrival latency's median and 95th
+// percentile over the frames captured in [from, to); ok false: none.
+func (l *frameLog) latency(from, to time.Time) (p50, p95 time.Duration, ok bool) {
+	fr := l.captured(from, to)
+	if len(fr) == 0 {
+		return 0, 0, false
+	}
+	d := make([]time.Duration, len(fr))
+	for i, x := range fr {
+		d[i] = x.arrived.Sub(x.captured)
+	}
+	slices.Sort(d)
+	p := func(q float64) time.Duration { return d[int(q*float64(len(d)-1))] }
+	return p(0.5), p(0.95), true
+}
+
+// latencyText is latency as "p50/p95" in milliseconds, "-" for none.
+func (l *frameLog) latencyText(from, to time.Time) string {
+	p50, p95, ok := l.latency(from, to)
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", p50.Milliseconds(), p95.Milliseconds())
+}
+
 func (l *frameLog) counts() (withSEI, without, brokenNoTime int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

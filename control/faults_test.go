@@ -409,19 +409,7 @@ func (f *faultRun) row(name string, start, end, caseEnd, adapted, back, target t
 	for i := 1; i < len(arrivals); i++ {
 		gap = max(gap, arrivals[i].Sub(arrivals[i-1]))
 	}
-	lat := func(from, to time.Time) string {
-		fr := f.log.captured(from, to)
-		if len(fr) == 0 {
-			return "-"
-		}
-		d := make([]time.Duration, len(fr))
-		for i, x := range fr {
-			d[i] = x.arrived.Sub(x.captured)
-		}
-		slices.Sort(d)
-		p := func(q float64) int64 { return d[int(q*float64(len(d)-1))].Milliseconds() }
-		return fmt.Sprintf("%d/%d", p(0.5), p(0.95))
-	}
+	lat := f.log.latencyText
 	since := func(t, from time.Time) string {
 		if t.IsZero() {
 			return "-"
