@@ -179,6 +179,23 @@ func adaptInNetns(t *testing.T, name string) bool {
 	return whiptest.InNetns(t, name)
 }
 
+// recoveryWait is how long the fault tests wait, at most, for the stream
+// to be back at full bitrate after a fault: GLASSAGENT_RECOVERY_WAIT (a
+// duration; scripts/bench-faults.sh sets it), else 0: each test's own
+// bound, which `make test` can afford and full recovery does not fit
+// (a ceiling learnt at a fault holds 30 s to 2 min).
+func recoveryWait(t *testing.T) time.Duration {
+	v := os.Getenv("GLASSAGENT_RECOVERY_WAIT")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		t.Fatalf("GLASSAGENT_RECOVERY_WAIT=%q: want a duration such as 4m (%v)", v, err)
+	}
+	return d
+}
+
 // uplink is the flow a cut shapes: the media towards the receiver's port;
 // the zero value shapes the whole loopback.
 type uplink struct {
@@ -305,9 +322,23 @@ func adaptToCut(t *testing.T, url string, up uplink, recording string, maxFreeze
 	if !climb {
 		climbWait = 30 * time.Second
 	}
-	var climbed, recovered, upAt time.Duration
+	// With a recovery wait (scripts/bench-faults.sh), until the stream is
+	// back at its own size and the send rate at 90 % of before the cut:
+	// the time to full bitrate, which the issue asks for and the suite
+	// has no time to wait for.
+	full := recoveryWait(t)
+	if full > 0 {
+		climbWait = max(climbWait, full)
+	}
+	var climbed, recovered, upAt, rateBack time.Duration
 	steppedUp := false
-	for i := 1; time.Since(lifted) < climbWait && (climbed == 0 || !steppedUp); i++ {
+	done := func() bool {
+		if full > 0 {
+			return climbed > 0 && steppedUp && recovered > 0 && rateBack > 0
+		}
+		return climbed > 0 && steppedUp
+	}
+	for i := 1; time.Since(lifted) < climbWait && !done(); i++ {
 		time.Sleep(250 * time.Millisecond)
 		st := stats()
 		if i%8 == 0 {
@@ -323,6 +354,12 @@ func adaptToCut(t *testing.T, url string, up uplink, recording string, maxFreeze
 		if recovered == 0 && st.Resolution == base.Resolution && st.FrameRate == base.FrameRate {
 			recovered = time.Since(lifted)
 		}
+		// The send rate is a one-second average: the first second after
+		// the lift still holds what the cut link passed, and the queue
+		// it drains.
+		if rateBack == 0 && time.Since(lifted) > time.Second && st.Bitrate >= base.Bitrate*9/10 {
+			rateBack = time.Since(lifted)
+		}
 	}
 	if climb && climbed == 0 {
 		t.Errorf("%v after the limit was lifted the video target is %d, not above twice the %d the cut left", climbWait, stats().VideoBitrate, low.VideoBitrate)
@@ -330,8 +367,9 @@ func adaptToCut(t *testing.T, url string, up uplink, recording string, maxFreeze
 	if climb && !steppedUp {
 		t.Errorf("%v after the limit was lifted the stream is still at %s at %d fps: the ladder did not step up", climbWait, low.Resolution, low.FrameRate)
 	}
-	t.Logf("after the limit was lifted: video target doubled in %v, a rung up in %v, back at %s in %v (0: not within the wait)",
-		climbed.Round(10*time.Millisecond), upAt.Round(10*time.Millisecond), base.Resolution, recovered.Round(10*time.Millisecond))
+	t.Logf("after the limit was lifted: video target doubled in %v, a rung up in %v, back at %s in %v, send rate back to 90 %% of before in %v (0: not within the %v wait)",
+		climbed.Round(10*time.Millisecond), upAt.Round(10*time.Millisecond), base.Resolution, recovered.Round(10*time.Millisecond),
+		rateBack.Round(10*time.Millisecond), climbWait)
 	m.mu.Lock()
 	encoded := m.cur.pl.Stats().FramesEncoded
 	m.mu.Unlock()

@@ -51,7 +51,7 @@ const (
 	faultRestart   = 2 * time.Second  // how long the receiver is away
 	faultBefore    = 3 * time.Second  // latency window before a fault
 	faultSettleMin = 6 * time.Second  // observed after a fault, at least
-	faultSettleMax = 12 * time.Second // and at most, waiting for the send rate
+	faultSettleMax = 12 * time.Second // and at most, waiting for the send rate (unless GLASSAGENT_RECOVERY_WAIT)
 	faultBackBound = 15 * time.Second // frames must flow again within this
 )
 
@@ -142,7 +142,10 @@ type faultRun struct {
 	ev   *recorder
 	id   string
 	base Stats // unfaulted, before the first fault
-	rows []string
+	// settleMax is how long a case waits, at most, for the send rate and
+	// the video target to be back: faultSettleMax, or the recovery wait.
+	settleMax time.Duration
+	rows      []string
 	// encoded is the pipeline's count of frames encoded at instants the
 	// test noted (a fault's start and end).
 	encoded map[time.Time]uint64
@@ -154,6 +157,7 @@ type faultRun struct {
 
 func (f *faultRun) run(url string, receiverDone func()) {
 	t := f.t
+	f.settleMax = max(faultSettleMax, recoveryWait(t))
 	cfg := testConfig()
 	cfg.Video = VideoConfig{Width: 1280, Height: 720, Bitrate: 1_500_000, FrameRate: 30}
 	cfg.Audio = AudioConfig{Bitrate: 32_000, SampleRate: 48000}
@@ -302,7 +306,7 @@ func (f *faultRun) watch(start time.Time, d time.Duration, pre Stats, adapted ti
 
 // settle observes the stream after a fault ended: at least faultSettleMin,
 // then until the send rate is back to 90 % of the unfaulted one (at most
-// faultSettleMax), and until frames flow again (at most faultBackBound,
+// f.settleMax), and until frames flow again (at most faultBackBound,
 // which is asserted). Then it logs the case's figures.
 func (f *faultRun) settle(name string, start, end time.Time, pre Stats, adapted time.Time, dropped int) {
 	var back, target time.Time
@@ -321,13 +325,11 @@ func (f *faultRun) settle(name string, start, end time.Time, pre Stats, adapted 
 		again := f.log.firstArrivalCapturedAfter(end)
 		active := status == StatusActive
 		e := time.Since(end)
-		if e >= faultSettleMin && ((!back.IsZero() && !target.IsZero()) || e >= faultSettleMax) && !again.IsZero() && active {
+		if e >= faultSettleMin && ((!back.IsZero() && !target.IsZero()) || e >= f.settleMax) && !again.IsZero() && active {
 			break
 		}
-		if e >= faultBackBound {
-			if again.IsZero() || !active {
-				f.t.Errorf("%s: %v after the fault the stream is %s and frames captured since arrived: %v", name, faultBackBound, status, !again.IsZero())
-			}
+		if e >= faultBackBound && (again.IsZero() || !active) {
+			f.t.Errorf("%s: %v after the fault the stream is %s and frames captured since arrived: %v", name, faultBackBound, status, !again.IsZero())
 			break
 		}
 	}
