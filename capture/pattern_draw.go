@@ -62,6 +62,10 @@ func (p *Pattern) draw(f *media.VideoFrame, seq uint64) {
 		}
 	}
 
+	if p.noise > 0 {
+		p.addNoise(y[:w*h])
+	}
+
 	// A white box bouncing diagonally: motion the encoder has to work for.
 	bs := h / 6
 	if bs < 4 {
@@ -90,6 +94,30 @@ func (p *Pattern) draw(f *media.VideoFrame, seq uint64) {
 	}
 	p.fillRect(f, 0, 0, stripW&^1, stripH&^1, 16, 128, 128)
 	p.drawText(f, scale, scale, scale, t)
+}
+
+// addNoise adds uniform noise in [-noise, noise] to every luma sample,
+// clamped to the limited range. It draws 8 samples from each step of a
+// xorshift64 generator: math/rand would cost several times as much per
+// pixel (about 1 ms a 720p frame this way), and the noise needs no
+// quality beyond being new in every frame, so that no motion search finds
+// it in the frame before.
+func (p *Pattern) addNoise(y []byte) {
+	span := uint64(2*p.noise + 1)
+	s := p.rng
+	for i := 0; i < len(y); i += 8 {
+		s ^= s << 13
+		s ^= s >> 7
+		s ^= s << 17
+		r := s
+		for j := i; j < i+8 && j < len(y); j++ {
+			// The byte scaled to the span: no division per pixel.
+			v := int(y[j]) + int((r&0xff)*span>>8) - p.noise
+			r >>= 8
+			y[j] = byte(max(16, min(235, v)))
+		}
+	}
+	p.rng = s
 }
 
 func bounce(pos, span int) int {

@@ -196,3 +196,99 @@ func BenchmarkPattern720p(b *testing.B) {
 		p.draw(f, uint64(i))
 	}
 }
+
+// TestPatternNoise: the noisy pattern is the clean one with fresh noise of
+// at most +-Noise on the background's luma, centred on zero, new in every
+// frame; the box and the counter stay clean (the counter is still read
+// off the picture), and chroma is untouched.
+func TestPatternNoise(t *testing.T) {
+	const w, h, amp = 320, 240, 4
+	clean, err := NewPattern(PatternConfig{Width: w, Height: h, FPS: 30}, media.NewClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noisy, err := NewPattern(PatternConfig{Width: w, Height: h, FPS: 30, Noise: amp}, media.NewClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fc, _ := clean.Read(ctx)
+	fn, _ := noisy.Read(ctx)
+	defer fc.Release()
+	defer fn.Release()
+	const seq = 7
+	clean.draw(fc, seq)
+	noisy.draw(fn, seq)
+	if got := readCounter(t, fn); got != seq {
+		t.Errorf("burnt-in counter read as %d under noise, want %d", got, seq)
+	}
+	for i := 1; i < 3; i++ {
+		if string(fc.Planes[i]) != string(fn.Planes[i]) {
+			t.Errorf("plane %d differs: the noise is for luma only", i)
+		}
+	}
+	var changed, sum, n int
+	counts := make(map[int]int)
+	for k, c := range fc.Planes[0] {
+		d := int(fn.Planes[0][k]) - int(c)
+		if d < -amp || d > amp {
+			t.Fatalf("pixel %d: %d in the noisy frame, %d in the clean one: beyond +-%d", k, fn.Planes[0][k], c, amp)
+		}
+		if c == 235 || c == 16 { // the box and the counter's strip (and clamped samples)
+			continue
+		}
+		n++
+		sum += d
+		counts[d]++
+		if d != 0 {
+			changed++
+		}
+	}
+	// Uniform over 2*amp+1 values: 8 in 9 samples change, each value about
+	// a ninth; the box and the strip are clean.
+	if changed < n*8/10 {
+		t.Errorf("%d of %d background samples changed, want about 8 in 9", changed, n)
+	}
+	if mean := float64(sum) / float64(n); mean < -0.1 || mean > 0.1 {
+		t.Errorf("noise mean %.3f, want about 0", mean)
+	}
+	for d := -amp; d <= amp; d++ {
+		if c := counts[d]; c < n/(2*amp+1)*8/10 || c > n/(2*amp+1)*12/10 {
+			t.Errorf("noise value %d in %d of %d samples, want about %d", d, c, n, n/(2*amp+1))
+		}
+	}
+	bs := h / 6
+	bx, by := bounce(seq*6, w-bs), bounce(seq*4, h-bs)
+	for r := by; r < by+bs; r++ {
+		if a, b := fc.Planes[0][r*w+bx:r*w+bx+bs], fn.Planes[0][r*w+bx:r*w+bx+bs]; string(a) != string(b) {
+			t.Fatalf("row %d of the box has noise", r)
+		}
+	}
+	// The same frame drawn again has new noise: nothing for a motion
+	// search to find in the frame before.
+	first := append([]byte(nil), fn.Planes[0]...)
+	noisy.draw(fn, seq)
+	same := 0
+	for k := range first {
+		if first[k] == fn.Planes[0][k] {
+			same++
+		}
+	}
+	if same > len(first)/2 {
+		t.Errorf("%d of %d luma samples repeat when the frame is drawn again: the noise is not fresh", same, len(first))
+	}
+	for _, bad := range []int{-1, 65} {
+		if _, err := NewPattern(PatternConfig{Width: w, Height: h, FPS: 30, Noise: bad}, media.NewClock()); !errors.Is(err, media.ErrCode(media.CodeInvalidConfig)) {
+			t.Errorf("noise %d: err %v, want invalid_config", bad, err)
+		}
+	}
+}
+
+func BenchmarkPattern720pNoise(b *testing.B) {
+	p, _ := NewPattern(PatternConfig{Width: 1280, Height: 720, FPS: 30, Noise: 4}, media.NewClock())
+	f, _ := p.Read(context.Background())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p.draw(f, uint64(i))
+	}
+}

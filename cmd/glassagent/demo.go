@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/glassagent/glassagent/control"
@@ -26,7 +27,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	if f.camera != "test" || f.mic != "test" {
+	if !strings.HasPrefix(f.camera, "test") || f.mic != "test" {
 		fmt.Fprintln(stderr, "demo: note: using real devices instead of the synthetic ones")
 	}
 	rx, err := startSRTReceiver(*out)

@@ -24,7 +24,7 @@ type streamFlags struct {
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet, defDuration time.Duration) {
-	fs.StringVar(&f.camera, "camera", "test", `camera: "test" (synthetic pattern) or a V4L2 device`)
+	fs.StringVar(&f.camera, "camera", "test", `camera: "test" (synthetic pattern), "test:noise" (the same with sensor-like noise, so the encoder spends its whole bitrate) or a V4L2 device`)
 	fs.StringVar(&f.mic, "mic", "test", `microphone: "test" (440 Hz tone), "none" (silence), file:RECORDING.wav (looped) or an ALSA device (hw:CARD,DEV, a card id, default)`)
 	fs.StringVar(&f.encoder, "encoder", "auto", "H.264 encoder: auto, hw (V4L2 M2M) or sw (openh264)")
 	fs.StringVar(&f.size, "size", "1280x720", "video size WxH")

@@ -34,7 +34,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	configPath := fs.String("config", "", "YAML configuration (configs/glassagent.yaml shows every key); flags given override it")
 	socket := fs.String("socket", defaultSocket, "local API Unix socket")
 	mode := fs.String("socket-mode", "0660", "permissions of the API socket")
-	camera := fs.String("camera", "test", `camera: "test" or a V4L2 device`)
+	camera := fs.String("camera", "test", `camera: "test", "test:noise" or a V4L2 device`)
 	mic := fs.String("mic", "test", `microphone: "test", "none" or an ALSA device`)
 	encoder := fs.String("encoder", "auto", "H.264 encoder: auto, hw or sw")
 	keepalive := fs.String("keepalive-timeout", "60s", "stop cloud streams after this long without a keep-alive")

@@ -14,7 +14,7 @@ import (
 // Spec is what a stream asks of the device: which camera and microphone, and
 // how to encode. The control plane and the CLI both fill it in.
 type Spec struct {
-	Camera string // "test" (synthetic) or a V4L2 device
+	Camera string // "test" (synthetic), "test:noise" (the same with sensor-like noise) or a V4L2 device
 	Mic    string // "test" (tone), "none" (silence) or an ALSA device
 
 	Width, Height int
@@ -34,6 +34,12 @@ type Spec struct {
 	// Encoder is "auto", "hw" or "sw".
 	Encoder string
 }
+
+// PatternNoise is the noise of the "test:noise" camera: +-4 is enough for
+// openh264 to spend its whole target (4 Mbit/s at 720p30, where the clean
+// pattern stops near 0.45) and to hold it within a few per cent, which a
+// link cut to a fixed rate needs in order to bind.
+const PatternNoise = 4
 
 // Limits of what a stream may ask for. Out-of-range values are refused, never
 // clamped silently.
@@ -80,8 +86,11 @@ func (s *Spec) Validate() error {
 	default:
 		return bad("encoder %q: must be auto, hw or sw", s.Encoder)
 	}
-	if s.Camera == "" {
+	switch {
+	case s.Camera == "":
 		return bad("no camera given (a device, or \"test\")")
+	case strings.HasPrefix(s.Camera, "test") && s.Camera != "test" && s.Camera != "test:noise":
+		return bad("camera %q: the synthetic cameras are \"test\" and \"test:noise\"", s.Camera)
 	}
 	if s.Mic == "" {
 		return bad("no microphone given (a device, \"test\" or \"none\")")
@@ -110,8 +119,12 @@ func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
 	}()
 
 	switch {
-	case s.Camera == "test":
-		p, err := capture.NewPattern(capture.PatternConfig{Width: s.Width, Height: s.Height, FPS: s.FPS}, clock)
+	case s.Camera == "test", s.Camera == "test:noise":
+		pc := capture.PatternConfig{Width: s.Width, Height: s.Height, FPS: s.FPS}
+		if s.Camera == "test:noise" {
+			pc.Noise = PatternNoise
+		}
+		p, err := capture.NewPattern(pc, clock)
 		if err != nil {
 			return Config{}, err
 		}
@@ -123,7 +136,7 @@ func Open(s Spec, clock *media.Clock) (cfg Config, err error) {
 		}
 		cfg.Video = c
 	default:
-		return Config{}, media.Errorf(media.CodeCameraFailed, "camera %q: want a V4L2 device (/dev/videoN) or \"test\"", s.Camera)
+		return Config{}, media.Errorf(media.CodeCameraFailed, "camera %q: want a V4L2 device (/dev/videoN), \"test\" or \"test:noise\"", s.Camera)
 	}
 	closers = append(closers, closer(cfg.Video))
 

@@ -62,3 +62,34 @@ func TestOpenFailsCleanly(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSyntheticCameraNames: "test" and "test:noise" open; any other
+// "test..." is refused by Validate with what is accepted, not taken for a
+// device.
+func TestSyntheticCameraNames(t *testing.T) {
+	base := Spec{Mic: "none", Width: 320, Height: 240, FPS: 15, Bitrate: 300_000, Encoder: "auto",
+		AudioCodec: media.CodecAAC, SampleRate: 48000, Channels: 1, AudioBitrate: 64_000}
+	for _, cam := range []string{"test:nois", "test:", "testing", "test:noise=4"} {
+		s := base
+		s.Camera = cam
+		err := s.Validate()
+		if media.CodeOf(err) != media.CodeInvalidConfig || !strings.Contains(err.Error(), `"test:noise"`) {
+			t.Errorf("camera %q: %v, want invalid_config naming the synthetic cameras", cam, err)
+		}
+	}
+	for _, cam := range []string{"test", "test:noise"} {
+		s := base
+		s.Camera = cam
+		cfg, err := Open(s, media.NewClock())
+		if err != nil {
+			t.Fatalf("camera %q: %v", cam, err)
+		}
+		p, err := Start(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
+	}
+}
