@@ -45,6 +45,28 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutWHIP") {
 		return
 	}
+	adaptToCutWHIP(t, cutShape{}, 1)
+}
+
+// TestAdaptToBandwidthCut4to1WHIP is the cut over WHIP, the
+// endpoint's UDP port a 4 Mbit/s link that drops to 1 Mbit/s and comes
+// back; asserted as TestAdaptToBandwidthCut4to1 but for the freeze, which
+// is logged: 0.93 and 1.27 s in the first two runs, 91-94 % of the
+// frames. Below the link within 0.2 s (GCC's target capped from the
+// TWCC feedback), but the 200 ms queue overflows before that (15 % of
+// the packets lost in the first second: the stream was 3.3 times the
+// cut link, at the half cut twice it), the 540p keyframe on the noisy
+// picture takes a third of a second of the link, and the controller then
+// cuts on the loss and the RTT to a quarter of the link (274 kbit/s,
+// 360p): what it takes to meet 1 s here is NOTES.md's.
+func TestAdaptToBandwidthCut4to1WHIP(t *testing.T) {
+	if !adaptInNetns(t, "TestAdaptToBandwidthCut4to1WHIP") {
+		return
+	}
+	adaptToCutWHIP(t, cut4to1, 0)
+}
+
+func adaptToCutWHIP(t *testing.T, sh cutShape, maxFreeze float64) {
 	mediatest.NeedTool(t, "ffprobe")
 	whiptest.EthernetLoopback(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", mediatest.FreeTCPPort(t))
@@ -56,7 +78,7 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.close()
-	adaptToCut(t, "http://"+addr+"/whip", uplink{"udp", udp}, rec, 1, true, rx.close, log)
+	adaptToCut(t, "http://"+addr+"/whip", uplink{"udp", udp}, rec, maxFreeze, true, rx.close, log, sh)
 	if rx.err != nil {
 		t.Errorf("recording: %v", rx.err)
 	}

@@ -85,3 +85,14 @@ func ShapePort(t testing.TB, proto string, port, rate, queue int) {
 	Sh(t, "tc", "filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
 		"match", "ip", "protocol", num, "0xff", "match", "ip", "dport", strconv.Itoa(port), "0xffff", "flowid", "1:20")
 }
+
+// ReshapePort changes the rate and FIFO of what ShapePort set up, in place:
+// the packets queued at the bottleneck stay queued, as on a link whose
+// capacity changes (deleting and adding the qdisc would drop them all at
+// once).
+func ReshapePort(t testing.TB, rate, queue int) {
+	t.Helper()
+	r := fmt.Sprintf("%dbit", rate)
+	Sh(t, "tc", "class", "change", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", r, "ceil", r, "burst", "4k", "cburst", "4k")
+	Sh(t, "tc", "qdisc", "change", "dev", "lo", "parent", "1:20", "bfifo", "limit", strconv.Itoa(queue))
+}
