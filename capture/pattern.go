@@ -130,6 +130,12 @@ func (p *Pattern) Read(ctx context.Context) (*media.VideoFrame, error) {
 		if p.closed.Load() {
 			return nil, fmt.Errorf("test pattern: %w", ErrClosed)
 		}
+		// A consumer that is always late (a loaded CPU) never waits on the
+		// timer below, so the context must be checked here or a cancelled
+		// pipeline would keep reading forever.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		due := p.start + time.Duration(p.seq)*p.period
 		if wait := due - p.clock.Now(); wait > 0 {
 			if p.timer == nil {

@@ -292,3 +292,28 @@ func BenchmarkPattern720pNoise(b *testing.B) {
 		p.draw(f, uint64(i))
 	}
 }
+
+// A pipeline on a loaded CPU reads the synthetic sources late, so a frame
+// or block is always due: a cancelled read must still end (it once did not,
+// and a stopped stream's capture goroutine spun on forever).
+func TestSyntheticReadCancelledWhileLate(t *testing.T) {
+	p, err := NewPattern(PatternConfig{Width: 64, Height: 48, FPS: 100}, media.NewClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tone, err := NewTone(ToneConfig{Block: 5 * time.Millisecond}, media.NewClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tone.Close()
+	time.Sleep(50 * time.Millisecond) // several frames and blocks are due now
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if f, err := p.Read(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("pattern: read with a cancelled context gave frame %v, err %v; want context.Canceled", f != nil, err)
+	}
+	if b, err := tone.Read(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("tone: read with a cancelled context gave block %v, err %v; want context.Canceled", b != nil, err)
+	}
+}

@@ -130,6 +130,11 @@ func (t *Tone) Read(ctx context.Context) (*media.AudioBlock, error) {
 	if t.closed.Load() {
 		return nil, fmt.Errorf("tone: %w", ErrClosed)
 	}
+	// Checked before the due time: a late consumer never waits, and a
+	// cancelled read must end whatever the clock says.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rate := int64(t.format.SampleRate)
 	// The block is due when its last sample has been "recorded".
 	due := t.start + time.Duration((t.sent+int64(t.frames))*int64(time.Second)/rate)
