@@ -170,16 +170,6 @@ func adaptToCutRTMP(t *testing.T, uplinkOnly, climb bool, sh cutShape) {
 	adaptToCut(t, url, up, rec, 1, climb, func() { rx.wait(10 * time.Second) }, log, sh)
 }
 
-// TestAdaptToBandwidthCutRTMPUplink cuts the media direction only, as a
-// fading glasses uplink does: TCP's ACKs come back unshaped, and the
-// socket's 256 KB send buffer takes writes at full rate for seconds (9 s
-// of the cut link), so no write blocks. What shows the cut is the kernel's
-// view of the socket (TCP_INFO: the delivery rate and the bytes queued,
-// read by publish/rtmp). Asserted as the whole-loopback cut, the climb
-// back included (doubled in 8-12 s, a rung up in 16-22 s). It used to stall
-// at 360p15 in about one run of three: the send and encoder rates swung
-// against each other by a tenth of a second's bytes, which was the rate
-// meter's ring dropping the second's first bucket (media.RateMeter).
 // TestAdaptToBandwidthCut4to1RTMP is the cut over RTMP, the whole
 // loopback a 4 Mbit/s tbf that drops to 1 Mbit/s and comes back; asserted
 // as TestAdaptToBandwidthCut4to1 (below the link in 0.4 s, freeze 0.03 s,
@@ -191,6 +181,16 @@ func TestAdaptToBandwidthCut4to1RTMP(t *testing.T) {
 	adaptToCutRTMP(t, false, true, cut4to1)
 }
 
+// TestAdaptToBandwidthCutRTMPUplink cuts the media direction only, as a
+// fading glasses uplink does: TCP's ACKs come back unshaped, and the
+// socket's 256 KB send buffer takes writes at full rate for seconds (9 s
+// of the cut link), so no write blocks. What shows the cut is the kernel's
+// view of the socket (TCP_INFO: the delivery rate and the bytes queued,
+// read by publish/rtmp). Asserted as the whole-loopback cut, the climb
+// back included (doubled in 8-12 s, a rung up in 16-22 s). It used to stall
+// at 360p15 in about one run of three: the send and encoder rates swung
+// against each other by a tenth of a second's bytes, which was the rate
+// meter's ring dropping the second's first bucket (media.RateMeter).
 func TestAdaptToBandwidthCutRTMPUplink(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutRTMPUplink") {
 		return
