@@ -147,6 +147,7 @@ func (r *srtLiveRx) kill() {
 // signals are the socket's write latency and a send rate behind the
 // encoder, as RTMP reports no RTT or loss.
 func TestAdaptToBandwidthCutRTMP(t *testing.T) {
+	extraCut(t)
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutRTMP") {
 		return
 	}
@@ -192,10 +193,25 @@ func TestAdaptToBandwidthCut4to1RTMP(t *testing.T) {
 // against each other by a tenth of a second's bytes, which was the rate
 // meter's ring dropping the second's first bucket (media.RateMeter).
 func TestAdaptToBandwidthCutRTMPUplink(t *testing.T) {
+	extraCut(t)
 	if !adaptInNetns(t, "TestAdaptToBandwidthCutRTMPUplink") {
 		return
 	}
 	adaptToCutRTMP(t, true, true, cutShape{})
+}
+
+// extraCut skips a cut test that the others cover, unless
+// GLASSAGENT_ALL_CUTS=1 (scripts/bench-faults.sh sets it): `make test`
+// must stay under 15 minutes on 2 cores, and the RTMP half cuts (the whole
+// loopback and the uplink, 30 s each) assert what TestAdaptToBandwidthCut4to1RTMP
+// (below the link within 3 s, no freeze over 1 s over RTMP) and
+// TestAdaptToBandwidthCut (the ladder down and back up) already do, and
+// TestTCPPath (publish/rtmp) checks the TCP_INFO reading the uplink cut
+// depends on.
+func extraCut(t *testing.T) {
+	if os.Getenv("GLASSAGENT_ALL_CUTS") != "1" {
+		t.Skip("covered by the other cut tests; GLASSAGENT_ALL_CUTS=1 runs it (make bench-faults does)")
+	}
 }
 
 func adaptInNetns(t *testing.T, name string) bool {

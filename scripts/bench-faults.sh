@@ -127,6 +127,7 @@ INNER
       END { printf "%.1f %.2f %d %s\n", 100 * n / 900, m, dmg, late }'
 }
 
+export GLASSAGENT_ALL_CUTS=1 # the cut tests `make test` skips too
 export GLASSAGENT_RECOVERY_WAIT="${GLASSAGENT_RECOVERY_WAIT:-3m}"
 echo "bench-faults: glassagent (go test -run 'TestAdaptToBandwidthCut|TestFaults' ./control/, recovery wait $GLASSAGENT_RECOVERY_WAIT; 30-60 min)" >&2
 # Up to the recovery wait after each of 19 faults: go test's 10 min default is too short.
