@@ -30,17 +30,17 @@ func InNetns(t *testing.T, name string) bool {
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Fatalf("unshare (util-linux) is missing: %v", err)
 	}
-	// The child gets a timeout of its own, short of the parent's: run
-	// directly, a test binary has none, and a child that hangs would hold
-	// the parent until go test kills it with no word of where the child
-	// was stuck. Timing out first, the child prints its goroutines, which
-	// the log below carries.
-	timeout := 10 * time.Minute
+	// The child times out 30 s before its parent: a child that hangs
+	// would otherwise hold the parent until go test kills it, with no word
+	// of where the child was stuck. Timing out first, the child prints its
+	// goroutines, which the log below carries. No cap of its own: `make
+	// soak` and bench-faults run children for half an hour and more under
+	// a longer -timeout; a parent without a deadline gives none (0).
+	var timeout time.Duration
 	if d, ok := t.Deadline(); ok {
-		timeout = min(timeout, time.Until(d)-30*time.Second)
-	}
-	if timeout <= 0 {
-		t.Fatalf("no time left to run %s in its namespace", name)
+		if timeout = time.Until(d) - 30*time.Second; timeout <= 0 {
+			t.Fatalf("no time left to run %s in its namespace", name)
+		}
 	}
 	cmd := exec.Command("unshare", "-n", os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.count=1", "-test.timeout="+timeout.String())
 	cmd.Env = append(os.Environ(), "GLASSAGENT_IN_NETNS=1")
