@@ -45,9 +45,21 @@ type frameLog struct {
 	noSEI  int // intact frames without a capture-time SEI: should stay 0
 	// brokenNoTime counts broken frames whose capture time was lost too.
 	brokenNoTime int
+	// ptsEpoch, when set (before any frame arrives), is the instant a
+	// presentation time of 0 stands for. ffmpeg writes no capture-time
+	// SEI; the fault tests make its PTS the capture schedule from this
+	// epoch (faults_ffmpeg_test.go), so a frame was captured at
+	// ptsEpoch + PTS.
+	ptsEpoch time.Time
 }
 
 func (l *frameLog) add(arrived time.Time, nalus [][]byte, broken bool, missing int) {
+	l.addPTS(arrived, nalus, broken, missing, -1)
+}
+
+// addPTS is add for a frame whose presentation time is known (pts, -1
+// if not): its capture time when it carries no SEI and ptsEpoch is set.
+func (l *frameLog) addPTS(arrived time.Time, nalus [][]byte, broken bool, missing int, pts time.Duration) {
 	for _, n := range nalus {
 		if at, ok := media.ParseCaptureTimeSEI(n); ok {
 			l.mu.Lock()
@@ -55,6 +67,12 @@ func (l *frameLog) add(arrived time.Time, nalus [][]byte, broken bool, missing i
 			l.mu.Unlock()
 			return
 		}
+	}
+	if !l.ptsEpoch.IsZero() && pts >= 0 && len(nalus) > 0 {
+		l.mu.Lock()
+		l.frames = append(l.frames, rxFrame{arrived, l.ptsEpoch.Add(pts), broken, missing})
+		l.mu.Unlock()
+		return
 	}
 	l.mu.Lock()
 	if broken {
@@ -316,8 +334,16 @@ func (v *tsVideo) finish(now time.Time) {
 		v.log.add(now, nil, true, 0)
 		return
 	}
+	// The PTS, if the header has one (PTS_DTS_flags' high bit): 33 bits
+	// at 90 kHz in five bytes, each part followed by a marker bit.
+	pts := time.Duration(-1)
+	if v.pes[7]&0x80 != 0 && v.pes[8] >= 5 {
+		p := v.pes[9:14]
+		ticks := int64(p[0]>>1&7)<<30 | int64(p[1])<<22 | int64(p[2]>>1)<<15 | int64(p[3])<<7 | int64(p[4]>>1)
+		pts = time.Duration(ticks) * time.Second / 90000
+	}
 	missing := v.fn.missing(au)
-	v.log.add(now, au, v.broken || v.fn.undecodable(), missing)
+	v.log.addPTS(now, au, v.broken || v.fn.undecodable(), missing, pts)
 	if v.broken {
 		v.fn.refLost = true // what follows references a damaged picture
 	}
@@ -375,8 +401,10 @@ func (b *lockedBuffer) String() string {
 func startFLVFaultRx(t *testing.T, url string, log *frameLog, file string) *flvFaultRx {
 	t.Helper()
 	r := &flvFaultRx{stderr: &lockedBuffer{}, file: file, done: make(chan struct{})}
+	// -copyts: the publisher's timestamps as they came (ffmpeg would
+	// start them at 0), which are the capture times of ffmpeg's stream.
 	r.cmd = exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-listen", "1", "-i", url,
-		"-c", "copy", "-flush_packets", "1", "-f", "flv", "pipe:1")
+		"-c", "copy", "-copyts", "-flush_packets", "1", "-f", "flv", "pipe:1")
 	r.cmd.Stderr = r.stderr
 	out, err := r.cmd.StdoutPipe()
 	if err != nil {
@@ -466,8 +494,14 @@ func readFLV(r io.Reader, log *frameLog) {
 			nalus = append(nalus, p[4:4+n])
 			p = p[4+n:]
 		}
+		// The tag's timestamp (24 bits and an upper byte, ms) is the DTS;
+		// the AVC packet's composition time (signed 24 bits) takes it to
+		// the PTS.
+		dts := int64(tag[4])<<16 | int64(tag[5])<<8 | int64(tag[6]) | int64(tag[7])<<24
+		cts := int64(int32(uint32(data[2])<<24|uint32(data[3])<<16|uint32(data[4])<<8) >> 8)
+		pts := time.Duration(dts+cts) * time.Millisecond
 		missing := fn.missing(nalus) // TCP: nothing breaks in transit
-		log.add(now, nalus, fn.undecodable(), missing)
+		log.addPTS(now, nalus, fn.undecodable(), missing, pts)
 	}
 }
 

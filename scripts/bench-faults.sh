@@ -8,6 +8,9 @@
 #     unless set) makes them wait after each fault until the stream is
 #     back at its own size and full send rate, which `make test` has no
 #     time for: the time to recover full bitrate;
+#   - ffmpeg through the fault matrix (5 % and 15 % loss, a 3 s outage,
+#     a receiver restart) over SRT and RTMP: the same tests with ffmpeg
+#     as the publisher (control/faults_ffmpeg_test.go), the same figures;
 #   - ffmpeg through the issue's 4 to 1 Mbit/s cut, over SRT and RTMP, beside
 #     the ...4to1 tests (ffmpeg_cut41);
 #   - ffmpeg: the same content shape (1280x720 30 fps test picture, AAC)
@@ -133,6 +136,9 @@ echo "bench-faults: glassagent (go test -run 'TestAdaptToBandwidthCut|TestFaults
 # Up to the recovery wait after each of 19 faults: go test's 10 min default is too short.
 go test -count=1 -timeout 150m -run 'TestAdaptToBandwidthCut|TestFaults' -v ./control/ >"$tmp/ga.log" 2>&1 || {
   echo "bench-faults: the glassagent fault tests failed:" >&2; grep -E "FAIL|adapt_test|faults_test" "$tmp/ga.log" | tail -20 >&2; exit 1; }
+echo "bench-faults: ffmpeg through the fault matrix (go test -run TestFaultsFFmpeg ./control/)" >&2
+GLASSAGENT_FFMPEG_FAULTS=1 go test -count=1 -timeout 20m -run 'TestFaultsFFmpeg' -v ./control/ >"$tmp/ffm.log" 2>&1 || {
+  echo "bench-faults: the ffmpeg fault matrix failed:" >&2; grep -E "FAIL|faults_" "$tmp/ffm.log" | tail -20 >&2; exit 1; }
 echo "bench-faults: ffmpeg (libx264, same cut)" >&2
 read -r ff_sent ff_delivered ff_freeze ff_damaged < <(ffmpeg_case)
 echo "bench-faults: ffmpeg (libx264, the 4 to 1 Mbit/s cut, SRT and RTMP)" >&2
@@ -163,6 +169,19 @@ read -r f41r_delivered f41r_freeze f41r_damaged f41r_late < <(ffmpeg_cut41 rtmp)
   grep -E "^ *faults_test.go:[0-9]+: " "$tmp/ga.log" | sed 's/^ *//' || true
   # The fault matrix's rows (continuation lines of one log entry).
   grep -E " \| " "$tmp/ga.log" | sed 's/^ *//' || true
+  echo '```'
+  echo
+  echo "## The fault matrix: ffmpeg (libx264 veryfast zerolatency, 1.5 Mbit/s)"
+  echo
+  echo "TestFaultsFFmpegSRT and TestFaultsFFmpegRTMP: the matrix above (the same"
+  echo "receivers, nftables rules and restart, SRT latency 200 ms) with ffmpeg"
+  echo "publishing testsrc2 at 720p30 and AAC; its PTS are made its capture"
+  echo "schedule, which the receivers read as the capture time. ffmpeg does not"
+  echo "adapt and does not reconnect: the receiver restart ends its stream."
+  echo
+  echo '```'
+  grep -E "^ *faults_test.go:[0-9]+: ffmpeg" "$tmp/ffm.log" | sed 's/^ *//' || true
+  grep -E " \| " "$tmp/ffm.log" | sed 's/^ *//' || true
   echo '```'
   echo
   echo "## ffmpeg (libx264 veryfast zerolatency, 1.5 Mbit/s, no adaptation)"
