@@ -1,11 +1,14 @@
 package whip
 
 import (
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 // nackHoldoff sits in front of pion's NACK responder and strips from each
@@ -41,16 +44,30 @@ type nackHoldoff struct {
 	// another SSRC are left as they are (the responder has nothing to
 	// resend for them), so a peer cannot grow this beyond our streams.
 	passed map[uint32]map[uint16]nackPassed
+	// key is where the video's latest keyframe starts.
+	key keyframeMark
+	// abandoned counts the repairs not sent as obsolete.
+	abandoned uint64
 }
 
-// BindLocalStream notes an SSRC of ours.
+// BindLocalStream notes an SSRC of ours, and watches the video's packets
+// for where each keyframe starts.
 func (h *nackHoldoff) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.passed[info.SSRC] == nil {
 		h.passed[info.SSRC] = map[uint16]nackPassed{}
 	}
-	h.mu.Unlock()
-	return w
+	if !strings.EqualFold(info.MimeType, webrtc.MimeTypeH264) {
+		return w
+	}
+	h.key.ssrc = info.SSRC
+	return interceptor.RTPWriterFunc(func(hdr *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		h.mu.Lock()
+		h.key.see(hdr, payload, h.now())
+		h.mu.Unlock()
+		return w.Write(hdr, payload, a)
+	})
 }
 
 // UnbindLocalStream forgets it.
@@ -59,6 +76,12 @@ func (h *nackHoldoff) UnbindLocalStream(info *interceptor.StreamInfo) {
 	delete(h.passed, info.SSRC)
 	h.mu.Unlock()
 }
+
+// nackObsoleteQueue is the wait at the bottleneck from which repairs of pictures before the latest keyframe are dropped:
+// the link guard's sign of a full queue (pace.Guard). Under it, as with
+// random loss on an uncongested path, the link has room for them and
+// they complete the pictures shown before the keyframe.
+const nackObsoleteQueue = 60 * time.Millisecond
 
 type nackPassed struct {
 	at time.Time
@@ -114,9 +137,10 @@ func (h *nackHoldoff) filter(pkts []rtcp.Packet) {
 			h.rtt(now, r.Reports)
 		}
 	}
-	rtt := h.srtt
+	rtt, queue := h.srtt, time.Duration(0)
 	if h.queue != nil {
-		rtt = max(rtt, h.queue())
+		queue = h.queue()
+		rtt = max(rtt, queue)
 	}
 	hold := max(rtt+rtt/4, nackHoldoffMin)
 	for _, p := range pkts {
@@ -128,9 +152,19 @@ func (h *nackHoldoff) filter(pkts []rtcp.Packet) {
 		if seen == nil {
 			continue // not a stream of ours
 		}
+		// Behind a full bottleneck, a repair of a picture before the
+		// latest keyframe is not sent: the keyframe makes it obsolete,
+		// and it would take the link from the keyframe and what follows
+		// it (as our gosrt fork abandons SRT's pending repairs before a
+		// keyframe on a full link).
+		obsolete := nack.MediaSSRC == h.key.ssrc && h.key.set && queue >= nackObsoleteQueue
 		var keep []uint16
 		for _, pair := range nack.Nacks {
 			pair.Range(func(seq uint16) bool {
+				if obsolete && h.key.before(seq) {
+					h.abandoned++
+					return true
+				}
 				p, ok := seen[seq]
 				if ok && now.Sub(p.at) >= nackForget {
 					ok = false // an old entry, or the numbers wrapped
@@ -183,4 +217,67 @@ func ntpShort(t time.Time) uint32 {
 	secs := uint64(t.Unix()) + ntpEpoch
 	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
 	return uint32(secs<<16 | frac>>16)
+}
+
+// keyframeMark follows the video's packets as they are first sent to
+// know the sequence number the latest keyframe starts at (its first
+// packet: the SPS/PPS aggregate or the IDR slice's first fragment).
+type keyframeMark struct {
+	ssrc    uint32
+	set     bool
+	start   uint16 // the latest keyframe's first packet
+	at      time.Time
+	top     uint16 // the highest sequence number sent
+	topSeen bool
+	auStart uint16 // the current access unit's first packet
+	auTS    uint32
+	auKey   bool // the current access unit is a keyframe already marked
+	auInit  bool
+}
+
+// see takes one packet on its way out; repairs (not newer than the
+// highest number sent) are passed over.
+func (k *keyframeMark) see(hdr *rtp.Header, payload []byte, now time.Time) {
+	if k.topSeen && int16(hdr.SequenceNumber-k.top) <= 0 {
+		return
+	}
+	k.top, k.topSeen = hdr.SequenceNumber, true
+	if !k.auInit || hdr.Timestamp != k.auTS {
+		k.auTS, k.auStart, k.auKey, k.auInit = hdr.Timestamp, hdr.SequenceNumber, false, true
+	}
+	if !k.auKey && h264Keyframe(payload) {
+		k.auKey, k.set, k.start, k.at = true, true, k.auStart, now
+	}
+}
+
+// before says whether seq was sent before the latest keyframe (within
+// half the sequence space: a packet that old has left every window).
+func (k *keyframeMark) before(seq uint16) bool {
+	return int16(seq-k.start) < 0
+}
+
+// h264Keyframe says whether an RTP payload (RFC 6184) holds or starts an
+// IDR slice or a sequence parameter set.
+func h264Keyframe(p []byte) bool {
+	if len(p) < 2 {
+		return false
+	}
+	switch t := p[0] & 0x1f; t {
+	case 5, 7:
+		return true
+	case 24: // STAP-A: 16-bit sizes, each NAL unit after its own
+		for q := p[1:]; len(q) > 2; {
+			n := int(q[0])<<8 | int(q[1])
+			if n == 0 || len(q) < 2+n {
+				return false
+			}
+			if q[2]&0x1f == 5 || q[2]&0x1f == 7 {
+				return true
+			}
+			q = q[2+n:]
+		}
+	case 28: // FU-A: the start fragment names the NAL unit's type
+		return p[1]&0x80 != 0 && (p[1]&0x1f == 5 || p[1]&0x1f == 7)
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 // rrWithRTT is a receiver report echoing a sender report such that the
@@ -135,5 +136,99 @@ func TestNackHoldoffRTT(t *testing.T) {
 	h.filter([]rtcp.Packet{&rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: 1}}}})
 	if h.srtt < 350*time.Millisecond {
 		t.Fatalf("a report without LSR moved the RTT to %v", h.srtt)
+	}
+}
+
+// rtpRecorder is an RTP writer that keeps the sequence numbers written.
+type rtpRecorder struct{ seqs []uint16 }
+
+func (r *rtpRecorder) Write(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {
+	r.seqs = append(r.seqs, h.SequenceNumber)
+	return 0, nil
+}
+
+// Behind a full bottleneck, NACKs for video packets sent before the
+// latest keyframe are dropped (the keyframe makes them obsolete); on a
+// path without a queue, or for packets from the keyframe on, or for
+// another stream, they go through. Repairs going out do not move the mark.
+func TestNackHoldoffObsoleteRepairs(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	queue := time.Duration(0)
+	h := &nackHoldoff{now: func() time.Time { return now }, queue: func() time.Duration { return queue },
+		passed: map[uint32]map[uint16]nackPassed{}}
+	rec := &rtpRecorder{}
+	w := h.BindLocalStream(&interceptor.StreamInfo{SSRC: 7, MimeType: "video/H264"}, rec)
+	h.BindLocalStream(&interceptor.StreamInfo{SSRC: 8, MimeType: "audio/opus"}, nil)
+	send := func(seq uint16, ts uint32, payload ...byte) {
+		t.Helper()
+		if _, err := w.Write(&rtp.Header{SequenceNumber: seq, Timestamp: ts}, payload, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pFrag := []byte{28, 0x80 | 1, 0xaa}                       // FU-A start of a non-IDR slice
+	pMid := []byte{28, 1, 0xaa}                               // and its middle
+	stapSPS := []byte{24, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce} // STAP-A: SPS, PPS
+	idrStart := []byte{28, 0x80 | 5, 0xbb}
+	idrMid := []byte{28, 5, 0xbb}
+	for seq := uint16(65530); seq != 2; seq++ { // across the wrap
+		send(seq, 1000, pMid...)
+	}
+	send(2, 2000, pFrag...)
+	send(3, 2000, pMid...)
+	send(4, 3000, stapSPS...) // the keyframe starts here
+	send(5, 3000, idrStart...)
+	send(6, 3000, idrMid...)
+	send(65532, 1000, pMid...) // a repair of an old packet
+	send(7, 4000, pFrag...)
+	if len(rec.seqs) != 15 {
+		t.Fatalf("the writer passed on %d packets, want 15", len(rec.seqs))
+	}
+	check := func(n *rtcp.TransportLayerNack, want []uint16) {
+		t.Helper()
+		now = now.Add(time.Second) // past any hold-off
+		h.filter([]rtcp.Packet{n})
+		if got := nacked(n); !slices.Equal(got, want) {
+			t.Fatalf("queue %v: passed %v, want %v", queue, got, want)
+		}
+	}
+	check(nackFor(65531, 2, 5), []uint16{65531, 2, 5}) // no queue: all repaired
+	queue = 100 * time.Millisecond
+	check(nackFor(65533, 3, 4, 6, 7), []uint16{4, 6, 7})
+	if h.abandoned != 2 {
+		t.Fatalf("abandoned %d repairs, want 2", h.abandoned)
+	}
+	audio := nackFor(3)
+	audio.MediaSSRC = 8
+	check(audio, []uint16{3})
+	// The next keyframe moves the mark; an IDR starting in a single NAL
+	// unit counts as one too.
+	send(8, 5000, 5, 0xcc)
+	check(nackFor(7, 8), []uint16{8})
+}
+
+// h264Keyframe reads RFC 6184 payloads: single NAL units, STAP-A and
+// FU-A, and anything short or malformed is not a keyframe.
+func TestH264Keyframe(t *testing.T) {
+	for _, c := range []struct {
+		p    []byte
+		want bool
+	}{
+		{nil, false},
+		{[]byte{5}, false},
+		{[]byte{5, 0x88}, true},
+		{[]byte{0x65, 0x88}, true}, // nal_ref_idc set
+		{[]byte{1, 0x88}, false},
+		{[]byte{7, 0x42}, true},
+		{[]byte{24, 0, 2, 0x68, 0xce, 0, 2, 0x65, 0x88}, true},
+		{[]byte{24, 0, 2, 0x68, 0xce, 0, 2, 0x41, 0x88}, false},
+		{[]byte{24, 0, 9, 0x65}, false}, // a size past the end
+		{[]byte{24, 0, 0, 0x65}, false},
+		{[]byte{28, 0x85, 0}, true},
+		{[]byte{28, 0x05, 0}, false}, // not the start fragment
+		{[]byte{28, 0x81, 0}, false},
+	} {
+		if got := h264Keyframe(c.p); got != c.want {
+			t.Errorf("h264Keyframe(% x) = %v, want %v", c.p, got, c.want)
+		}
 	}
 }
