@@ -47,7 +47,7 @@ func TestFaultsFFmpegSRT(t *testing.T) {
 		}
 	}()
 	var counts srtCounts // of the receivers killed
-	f := &faultRun{t: t, proto: "udp", port: port, log: log,
+	f := &faultRun{t: t, label: "SRT, ffmpeg", proto: "udp", port: port, log: log,
 		srt: func() srtCounts {
 			c := rxs[len(rxs)-1].counts()
 			c.addCounts(counts)
@@ -81,7 +81,7 @@ func TestFaultsFFmpegRTMP(t *testing.T) {
 	}
 	rx := listen()
 	defer func() { rx.kill() }()
-	f := &faultRun{t: t, proto: "tcp", port: port, log: log,
+	f := &faultRun{t: t, label: "RTMP, ffmpeg", proto: "tcp", port: port, log: log,
 		restart: func() {
 			rx.kill()
 			time.Sleep(faultRestart)

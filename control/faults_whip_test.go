@@ -44,7 +44,7 @@ func TestFaultsWHIP(t *testing.T) {
 			r.close()
 		}
 	}()
-	f := &faultRun{t: t, proto: "udp", port: udpPort, log: log,
+	f := &faultRun{t: t, label: "WHIP, glassagent", proto: "udp", port: udpPort, log: log,
 		restart: func() {
 			rxs[len(rxs)-1].close()
 			time.Sleep(faultRestart)
@@ -60,4 +60,7 @@ func TestFaultsWHIP(t *testing.T) {
 		}
 	}
 	f.logRecordings(files)
+	// NACKs repair what arrives within the jitter buffer's second.
+	f.assertLoss("5% loss", 0.95, time.Second)
+	f.assertLoss("15% loss", 0.90, time.Second)
 }

@@ -171,6 +171,18 @@ read -r f41r_delivered f41r_freeze f41r_damaged f41r_late < <(ffmpeg_cut41 rtmp)
   grep -E " \| " "$tmp/ga.log" | sed 's/^ *//' || true
   echo '```'
   echo
+  echo "## Each transport under each fault, glassagent beside ffmpeg"
+  echo
+  echo "The rows of the fault matrices (this page's logs), in one table: of the"
+  echo "frames captured during the fault, the share that arrived intact; the"
+  echo "longest freeze by capture time around it; when the bitrate controller"
+  echo "moved the video target down (\"-\": it did not); when the send rate was"
+  echo "back to 90 % of the unfaulted one after the fault (\"-\": not within the"
+  echo "wait, or ffmpeg, which never lowers it); when frames captured after the"
+  echo "fault arrived; capture-to-arrival latency before, during and after."
+  echo
+  awk -f scripts/fault-table.awk "$tmp/ga.log" "$tmp/ffm.log"
+  echo
   echo "## The fault matrix: ffmpeg (libx264 veryfast zerolatency, 1.5 Mbit/s)"
   echo
   echo "TestFaultsFFmpegSRT and TestFaultsFFmpegRTMP: the matrix above (the same"
