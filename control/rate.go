@@ -156,6 +156,7 @@ func (r *rateControl) update(st pipeline.Stats, now time.Time) abr.Decision {
 		Loss:       p.Loss,
 		QueueDelay: st.Queue.QueuedMedia,
 		QueueDrops: st.Queue.DroppedGOPs,
+		Silence:    p.Silence,
 		Cap:        r.cap, CapReason: r.capReason,
 	}
 	if st.VideoBitrate > 0 {

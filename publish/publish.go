@@ -81,6 +81,11 @@ type Stats struct {
 	// rate, when not limited by what we sent); 0 unknown. On a full link it is
 	// what the path carries, known a round trip after the link filled.
 	ReceiveRate int
+	// Silence is how long nothing has come back from the receiver while
+	// data went out (SRT: no ACK); 0 while it answers, or unknown. A link
+	// that only got slow still acknowledges what gets through; silence is
+	// an outage, which no bitrate fixes.
+	Silence time.Duration
 }
 
 // Config carries settings that are not in the URL.

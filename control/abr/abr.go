@@ -437,6 +437,10 @@ type Sample struct {
 	// Cap is the device guards' cap (Guards.Cap), bit/s; 0 none. It
 	// applies at once and is never a congestion event.
 	Cap int
+	// Silence is how long the receiver has said nothing while data went
+	// out (publish.Stats.Silence); 0 none or unknown. From StallAfter on
+	// the link is out, not slow (see Controller.Update).
+	Silence time.Duration
 	// CapReason is why Cap is set (Guards.Cap's reason); the decision
 	// reports it. Default "device cap".
 	CapReason string
@@ -483,6 +487,7 @@ const (
 	ReasonPathChange  = "path change"  // delay re-baselined instead of cut
 	ReasonAtMinimum   = "at minimum"   // congested at Min: nothing left to cut
 	ReasonStaleSample = "stale sample" // At not after the previous sample's
+	ReasonStalled     = "link stalled" // the receiver silent: held, not cut
 
 	ReasonLadderFloor   = "ladder down: bitrate floor"
 	ReasonLadderMin     = "ladder down: at minimum bitrate"

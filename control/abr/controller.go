@@ -64,6 +64,13 @@ const (
 	// DecreaseHolds after a cut it witnessed (10 s by default): past the
 	// first step up after the hold.
 	rxCapHold = 2
+	// stallAfter: a receiver silent this long while we send is an outage
+	// (an SRT receiver acknowledges every 10 ms while anything reaches
+	// it). Under the two samples a delay needs before it cuts (0.5 s each).
+	stallAfter = 400 * time.Millisecond
+	// stallGrace: after an outage, the figures hold it for a second more
+	// (the backlog, the losses reported late): the rate holds this long.
+	stallGrace = 2 * time.Second
 	// rebaselineKept: a delay that, after RebaselineCuts cuts, is still at
 	// this fraction of its excess at the first cut is not our queue.
 	rebaselineKept = 0.75
@@ -138,6 +145,9 @@ type Controller struct {
 	lad      ladder
 	rungWhy  string // why the rung last changed
 	prevRung int
+
+	// stallUntil: the rate holds until then (an outage, see Update).
+	stallUntil time.Duration
 }
 
 // New makes a controller; cfg must pass Validate.
@@ -222,6 +232,33 @@ func (c *Controller) Update(s Sample) Decision {
 
 	dropped := c.dropsKnown && s.QueueDrops > c.drops
 	c.drops, c.dropsKnown = s.QueueDrops, true
+
+	// An outage (the receiver silent while we send) is not a slow link: no
+	// bitrate gets through it, so a cut helps nothing, and what cuts learn
+	// (a ceiling, rungs down) held the stream small long after the link
+	// was back (the SRT fault matrix, 3 s outage: the send rate back 32 s
+	// after, the stream at its own size 60 s after, climbing from Min).
+	// The rate holds through it and for stallGrace after, while the
+	// backlog and the outage's losses (reported once the link is back)
+	// pass through the one-second figures; control then resumes from the
+	// rate before, and a link that came back slower is cut from there.
+	if s.Silence >= stallAfter {
+		c.stallUntil = now + stallGrace
+	}
+	if now < c.stallUntil {
+		c.prevP = [nSignals]float64{}
+		c.prevSend, c.prevEnc = 0, 0
+		c.prev2Loss, c.prevDelayP = 0, 0
+		c.congestedPrev = false
+		c.episodeCuts, c.pathCuts = 0, 0
+		c.epRTTMin, c.epRTTMax = 0, 0
+		c.healthyFor = 0
+		if reason == "" {
+			reason = ReasonStalled
+		}
+		c.prevRung = c.lad.rung
+		return Decision{Bitrate: c.rate, Changed: c.rate != old, Reason: reason, Rung: c.lad.rung, RungReason: c.rungWhy}
+	}
 
 	p, ph := c.pressures(s, now)
 

@@ -663,3 +663,77 @@ func TestReceiverRateConfirmsCut(t *testing.T) {
 		}
 	}
 }
+
+// TestOutageHoldsRate: a 3 s outage over SRT, as the fault matrix recorded
+// it (500 ms samples): the send buffer climbing, the send rate falling as
+// the encoder's output stops being taken, then, once the link is back, the
+// outage's losses reported a second late and the backlog draining. No
+// bitrate gets through an outage; with the receiver's silence in the
+// samples the rate holds through it and after, with no rung down. Fed the
+// same trace without the silence, the controller cuts (what it did before
+// it had the signal: to Min and 240p15, 60 s back to 720p). And a link
+// that comes back slower is cut once the grace is over.
+func TestOutageHoldsRate(t *testing.T) {
+	ladder := []Rung{{Width: 1280, Height: 720, FPS: 30, Floor: 600_000}, {Width: 640, Height: 360, FPS: 30, Floor: 250_000}, {Width: 426, Height: 240, FPS: 15}}
+	type smp struct {
+		sbMs    int
+		lossPct float64
+		sendK   int
+		silMs   int
+	}
+	outage := []smp{
+		{250, 0, 579, 0}, {600, 0, 560, 500}, {950, 12.7, 404, 1000},
+		{1300, 60, 300, 1500}, {1650, 100, 234, 2000}, {2000, 100, 234, 2500},
+	}
+	back := []smp{{400, 100, 700, 0}, {150, 98.7, 650, 0}, {20, 30, 600, 0}, {0, 0, 580, 0}}
+	run := func(silence bool, after func(i int) smp) (cuts int, minRate int, rung int, tr []point) {
+		c := newTest(t, Config{Min: 100_000, Max: 1_500_000, Ladder: ladder})
+		at := time.Duration(0)
+		minRate = c.Bitrate()
+		step := func(v smp) {
+			at += iv
+			s := Sample{At: at, RTT: 100 * time.Microsecond, SendBuffer: time.Duration(v.sbMs) * time.Millisecond,
+				Loss: v.lossPct / 100, SendRate: v.sendK * 1000, EncoderRate: 500_000}
+			if silence {
+				s.Silence = time.Duration(v.silMs) * time.Millisecond
+			}
+			old := c.Bitrate()
+			d := c.Update(s)
+			if d.Bitrate < old {
+				cuts++
+			}
+			minRate = min(minRate, d.Bitrate)
+			rung = max(rung, d.Rung)
+			tr = append(tr, point{t: at, rate: d.Bitrate, capacity: 1_500_000, s: s, d: d})
+		}
+		for i := range 40 {
+			step(smp{i % 2, 0, 575, 0})
+		}
+		for _, v := range outage {
+			step(v)
+		}
+		for _, v := range back {
+			step(v)
+		}
+		for i := range 20 {
+			step(after(i))
+		}
+		return cuts, minRate, rung, tr
+	}
+	healthy := func(i int) smp { return smp{i % 2, 0, 575, 0} }
+	if cuts, low, rung, tr := run(true, healthy); cuts != 0 || rung != 0 {
+		logTrace(t, tr)
+		t.Errorf("with the receiver's silence: %d cuts (lowest %d bit/s), rung %d; want the rate held, no rung down", cuts, low, rung)
+	}
+	if cuts, _, _, tr := run(false, healthy); cuts == 0 {
+		logTrace(t, tr)
+		t.Errorf("without the silence the same trace cut nothing: the test no longer shows what the signal changes")
+	}
+	// Back at a third of the rate: the send buffer grows 300 ms a sample.
+	slower := func(i int) smp { return smp{300 * (i + 1), 0, 200, 0} }
+	cuts, low, _, tr := run(true, slower)
+	if cuts == 0 || low >= 1_000_000 {
+		logTrace(t, tr)
+		t.Errorf("a link back at a third of the rate: %d cuts, lowest %d bit/s; want it cut after the grace", cuts, low)
+	}
+}

@@ -20,9 +20,10 @@ type Publisher struct {
 	opts  options
 	shown string // the URL with secrets redacted, for messages
 
-	mu   sync.Mutex
-	conn gosrt.Conn
-	loss lossWindow // guarded by mu
+	mu      sync.Mutex
+	conn    gosrt.Conn
+	loss    lossWindow   // guarded by mu
+	silence silenceWatch // guarded by mu
 
 	bytes, packets, vframes, aframes atomic.Uint64
 	lastWrite                        atomic.Int64 // ns the last socket write took
@@ -219,10 +220,40 @@ func (p *Publisher) Stats() publish.Stats {
 		// gosrt's Mbps are 2^20 bit/s.
 		s.ReceiveRate = int(st.Instantaneous.MbpsPeerRecvRate * 1024 * 1024)
 		p.mu.Lock()
-		s.Loss = p.loss.update(conn, time.Now(), st.Accumulated.PktSent, st.Accumulated.PktSendLoss)
+		now := time.Now()
+		s.Loss = p.loss.update(conn, now, st.Accumulated.PktSent, st.Accumulated.PktSendLoss)
+		s.Silence = p.silence.update(conn, now, st.Accumulated.PktRecvACKNew+st.Accumulated.PktRecvNAK, st.Accumulated.PktSent)
 		p.mu.Unlock()
 	}
 	return s
+}
+
+// silenceWatch tells an outage from a slow link. A receiver's periodic ACK
+// (every 10 ms) moves on while any data reaches it in order, however
+// little, and a hole in what reaches it brings a NAK; a receiver that gets
+// nothing repeats its last ACK (libsrt does, measured: 30-60 ACKs a second
+// through a 3 s outage) and sends no NAK. So neither an ACK that moved on
+// (the fork's PktRecvACKNew) nor a NAK, while packets still go out, means
+// nothing gets through. It sees the counters only when Stats is called, so
+// the silence it reports is short by up to the time between two calls.
+type silenceWatch struct {
+	conn        gosrt.Conn
+	acks, sent  uint64
+	heard       time.Time // when the ACK count last moved
+	sentAtHeard uint64
+}
+
+func (w *silenceWatch) update(conn gosrt.Conn, now time.Time, acks, sent uint64) time.Duration {
+	if w.conn != conn || acks != w.acks || w.heard.IsZero() {
+		// A new connection, or word since the last call: heard now.
+		*w = silenceWatch{conn: conn, acks: acks, sent: sent, heard: now, sentAtHeard: sent}
+		return 0
+	}
+	w.sent = sent
+	if sent == w.sentAtHeard {
+		return 0 // nothing went out to be acknowledged
+	}
+	return now.Sub(w.heard)
 }
 
 // lossWindow turns gosrt's counters into the loss over the last second or

@@ -152,3 +152,27 @@ func TestLossWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestSilenceWatch: silence is the time since the receiver's word (an ACK
+// that moved on, or a NAK) last changed while packets went out; none while
+// nothing is sent, and none again as soon as word comes.
+func TestSilenceWatch(t *testing.T) {
+	var w silenceWatch
+	t0 := time.Unix(0, 0)
+	for i, s := range []struct {
+		at         time.Duration
+		word, sent uint64
+		want       time.Duration
+	}{
+		{0, 10, 100, 0},
+		{100 * time.Millisecond, 12, 110, 0},                      // word: heard at 100 ms
+		{300 * time.Millisecond, 12, 110, 0},                      // nothing sent since: not silence
+		{500 * time.Millisecond, 12, 130, 400 * time.Millisecond}, // sent, no word
+		{900 * time.Millisecond, 12, 150, 800 * time.Millisecond},
+		{1000 * time.Millisecond, 13, 160, 0}, // a NAK or an ACK that moved on
+	} {
+		if got := w.update(nil, t0.Add(s.at), s.word, s.sent); got != s.want {
+			t.Errorf("step %d at %v: silence %v, want %v", i, s.at, got, s.want)
+		}
+	}
+}

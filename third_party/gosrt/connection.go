@@ -126,6 +126,9 @@ type connStats struct {
 	headerSize        uint64
 	pktSentACK        uint64
 	pktRecvACK        uint64
+	pktRecvACKNew     uint64 // glassagent fork: ACKs that acknowledged more than the one before
+	lastACKSeq        circular.Number
+	hasACKSeq         bool
 	pktSentACKACK     uint64
 	pktRecvACKACK     uint64
 	pktSentNAK        uint64
@@ -806,6 +809,13 @@ func (c *srtConn) handleACK(p packet.Packet) {
 
 	c.log("control:recv:ACK:cif", func() string { return cif.String() })
 
+	c.statisticsLock.Lock()
+	if !c.statistics.hasACKSeq || cif.LastACKPacketSequenceNumber.Gt(c.statistics.lastACKSeq) {
+		c.statistics.pktRecvACKNew++
+		c.statistics.lastACKSeq, c.statistics.hasACKSeq = cif.LastACKPacketSequenceNumber, true
+	}
+	c.statisticsLock.Unlock()
+
 	c.snd.ACK(cif.LastACKPacketSequenceNumber)
 
 	if !cif.IsLite && !cif.IsSmall {
@@ -1477,6 +1487,7 @@ func (c *srtConn) Stats(s *Statistics) {
 		PktRecvRetrans:    recv.PktRetrans,
 		PktSentACK:        c.statistics.pktSentACK,
 		PktRecvACK:        c.statistics.pktRecvACK,
+		PktRecvACKNew:     c.statistics.pktRecvACKNew,
 		PktSentNAK:        c.statistics.pktSentNAK,
 		PktRecvNAK:        c.statistics.pktRecvNAK,
 		PktSentKM:         c.statistics.pktSentKM,

@@ -30,6 +30,7 @@ type StatisticsAccumulated struct {
 	PktRecvRetrans   uint64 // The total number of retransmitted packets registered at the receiver side
 	PktSentACK       uint64 // The total number of sent ACK (Acknowledgement) control packets
 	PktRecvACK       uint64 // The total number of received ACK (Acknowledgement) control packets
+	PktRecvACKNew    uint64 // Received ACKs that acknowledged more than the one before (glassagent fork): a receiver repeats its last ACK while nothing reaches it
 	PktSentNAK       uint64 // The total number of sent NAK (Negative Acknowledgement) control packets
 	PktRecvNAK       uint64 // The total number of received NAK (Negative Acknowledgement) control packets
 	PktSentKM        uint64 // The total number of sent KM (Key Material) control packets
