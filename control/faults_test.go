@@ -112,10 +112,9 @@ func TestFaultsSRT(t *testing.T) {
 // fps once, and the send rate with it (the runs so far: back in 1.0 s;
 // 32 s, from Min, before the silence was read).
 func (f *faultRun) assertOutageHeld(name string) {
-	if f.some && f.latency[name] == (caseLatency{}) {
+	if cut, ran := f.cut[name]; !ran && f.some {
 		return
-	}
-	if f.cut[name] {
+	} else if cut {
 		f.t.Errorf("%s: the video target was cut; an outage should hold it", name)
 	}
 }
@@ -175,6 +174,7 @@ type faultRun struct {
 	// settleMax is how long a case waits, at most, for the send rate and
 	// the video target to be back: faultSettleMax, or the recovery wait.
 	settleMax time.Duration
+	tracing   bool      // GLASSAGENT_FAULT_TRACE
 	traced    time.Time // the last trace line
 	some      bool      // GLASSAGENT_FAULT_CASES: some cases only, the others not asserted
 	rows      []string
@@ -188,10 +188,8 @@ type faultRun struct {
 	// freeze is each case's longest freeze by capture time; drained
 	// compares its latency after the fault with before (caseLatency).
 	freeze map[string]time.Duration
-	// cut: the case moved the video target down; back: how long after
-	// the fault the send rate was back to 90 % of the unfaulted one.
+	// cut: the case moved the video target down.
 	cut     map[string]bool
-	back    map[string]time.Duration
 	latency map[string]caseLatency
 }
 
@@ -266,6 +264,7 @@ func (f *faultRun) matrix() {
 	// "outage", "restart") runs some of the cases only, to look into one.
 	cases := os.Getenv("GLASSAGENT_FAULT_CASES")
 	f.some = cases != ""
+	f.tracing = os.Getenv("GLASSAGENT_FAULT_TRACE") != ""
 	want := func(c string) bool { return cases == "" || slices.Contains(strings.Split(cases, ","), c) }
 	if want("5") {
 		f.lossCase("5% loss", 5)
@@ -284,7 +283,7 @@ func (f *faultRun) matrix() {
 // trace logs the stats once a second while GLASSAGENT_FAULT_TRACE is set:
 // what the controller did through a case, to look into one.
 func (f *faultRun) trace(name string, since time.Time) {
-	if os.Getenv("GLASSAGENT_FAULT_TRACE") == "" || time.Since(f.traced) < time.Second {
+	if !f.tracing || time.Since(f.traced) < time.Second {
 		return
 	}
 	f.traced = time.Now()

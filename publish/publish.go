@@ -82,7 +82,8 @@ type Stats struct {
 	// what the path carries, known a round trip after the link filled.
 	ReceiveRate int
 	// Silence is how long nothing has come back from the receiver while
-	// data went out (SRT: no ACK); 0 while it answers, or unknown. A link
+	// data went out (SRT: no ACK that moved on, no NAK); 0 while it
+	// answers, or unknown. A link
 	// that only got slow still acknowledges what gets through; silence is
 	// an outage, which no bitrate fixes.
 	Silence time.Duration

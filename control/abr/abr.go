@@ -438,8 +438,8 @@ type Sample struct {
 	// applies at once and is never a congestion event.
 	Cap int
 	// Silence is how long the receiver has said nothing while data went
-	// out (publish.Stats.Silence); 0 none or unknown. From StallAfter on
-	// the link is out, not slow (see Controller.Update).
+	// out (publish.Stats.Silence); 0 none or unknown. From 400 ms on the
+	// link is out, not slow, and the rate holds (see Controller.Update).
 	Silence time.Duration
 	// CapReason is why Cap is set (Guards.Cap's reason); the decision
 	// reports it. Default "device cap".

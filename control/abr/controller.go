@@ -202,11 +202,7 @@ func (c *Controller) Update(s Sample) Decision {
 	}
 	if dt > 4*iv {
 		// The previous sample is too old to pair with this one.
-		c.prevP = [nSignals]float64{}
-		c.prevSend, c.prevEnc = 0, 0
-		c.prev2Loss = 0
-		c.prevDelayP = 0
-		c.congestedPrev = false
+		c.forgetPrevious()
 	}
 	c.started, c.last = true, s.At
 	now, old := s.At, c.rate
@@ -246,10 +242,8 @@ func (c *Controller) Update(s Sample) Decision {
 		c.stallUntil = now + stallGrace
 	}
 	if now < c.stallUntil {
-		c.prevP = [nSignals]float64{}
-		c.prevSend, c.prevEnc = 0, 0
-		c.prev2Loss, c.prevDelayP = 0, 0
-		c.congestedPrev = false
+		// Nothing the outage's samples show may pair with what follows.
+		c.forgetPrevious()
 		c.episodeCuts, c.pathCuts = 0, 0
 		c.epRTTMin, c.epRTTMax = 0, 0
 		c.healthyFor = 0
@@ -475,6 +469,15 @@ func (c *Controller) Update(s Sample) Decision {
 		Rung: c.lad.rung, RungChanged: c.lad.rung != c.prevRung, RungReason: c.rungWhy}
 	c.prevRung = c.lad.rung
 	return d
+}
+
+// forgetPrevious drops what the two-in-a-row rules and the rate pairing
+// keep of the previous samples.
+func (c *Controller) forgetPrevious() {
+	c.prevP = [nSignals]float64{}
+	c.prevSend, c.prevEnc = 0, 0
+	c.prev2Loss, c.prevDelayP = 0, 0
+	c.congestedPrev = false
 }
 
 // pressures returns each signal over its threshold (1 = at the threshold):

@@ -238,18 +238,17 @@ func (p *Publisher) Stats() publish.Stats {
 // the silence it reports is short by up to the time between two calls.
 type silenceWatch struct {
 	conn        gosrt.Conn
-	acks, sent  uint64
-	heard       time.Time // when the ACK count last moved
+	word        uint64    // ACKs that moved on plus NAKs, at heard
+	heard       time.Time // when word last moved
 	sentAtHeard uint64
 }
 
-func (w *silenceWatch) update(conn gosrt.Conn, now time.Time, acks, sent uint64) time.Duration {
-	if w.conn != conn || acks != w.acks || w.heard.IsZero() {
+func (w *silenceWatch) update(conn gosrt.Conn, now time.Time, word, sent uint64) time.Duration {
+	if w.conn != conn || word != w.word || w.heard.IsZero() {
 		// A new connection, or word since the last call: heard now.
-		*w = silenceWatch{conn: conn, acks: acks, sent: sent, heard: now, sentAtHeard: sent}
+		*w = silenceWatch{conn: conn, word: word, heard: now, sentAtHeard: sent}
 		return 0
 	}
-	w.sent = sent
 	if sent == w.sentAtHeard {
 		return 0 // nothing went out to be acknowledged
 	}
