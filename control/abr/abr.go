@@ -484,10 +484,11 @@ const (
 	ReasonHold        = "hold"       // healthy, waiting out DecreaseHold
 	ReasonCeiling     = "ceiling"    // healthy, at the ceiling a failed probe left
 	ReasonAppLimited  = "encoder below target"
-	ReasonPathChange  = "path change"  // delay re-baselined instead of cut
-	ReasonAtMinimum   = "at minimum"   // congested at Min: nothing left to cut
-	ReasonStaleSample = "stale sample" // At not after the previous sample's
-	ReasonStalled     = "link stalled" // the receiver silent: held, not cut
+	ReasonPathChange  = "path change"        // delay re-baselined instead of cut
+	ReasonAtMinimum   = "at minimum"         // congested at Min: nothing left to cut
+	ReasonStaleSample = "stale sample"       // At not after the previous sample's
+	ReasonStalled     = "link stalled"       // the receiver silent: held, not cut
+	ReasonPathLoss    = "loss is the path's" // a loss cut undone: the loss did not fall with the rate
 
 	ReasonLadderFloor   = "ladder down: bitrate floor"
 	ReasonLadderMin     = "ladder down: at minimum bitrate"

@@ -260,3 +260,63 @@ func TestClosedLoopStaticSceneCut(t *testing.T) {
 		}
 	}
 }
+
+// Random loss (a radio link: 15 % and 30 % of the packets, whatever the
+// rate) on a link with room, from 20 s to 80 s. It is not congestion: at most
+// one cut to find that out, undone within seconds, and the rate stays at Max
+// (ARQ repairs the loss; a lower rate would repair it no better). Before the
+// probe (pathloss.go) 15 % took the stream to Min.
+func TestClosedLoopPathLoss(t *testing.T) {
+	for _, loss := range []float64{0.15, 0.30} {
+		for _, seed := range seeds {
+			l := link{kind: srtLike, capacity: constant(8e6), baseRTT: 60 * time.Millisecond, jitter: 10 * time.Millisecond,
+				buffer: 300 * time.Millisecond}
+			l.randLossAt = func(t time.Duration) float64 {
+				if t >= 20*time.Second && t < 80*time.Second {
+					return loss
+				}
+				return 0
+			}
+			tr := runOurs(l, 150*time.Second, seed)
+			var cuts, low int
+			for i := 1; i < len(tr); i++ {
+				if tr[i].rate < tr[i-1].rate {
+					cuts++
+				}
+				if tr[i].rate < testMax*3/4 {
+					low++
+				}
+			}
+			use := meanUse(tr, 20*time.Second, 80*time.Second) * 8e6 / (testMax + simAudio)
+			check(t, tr, cuts <= 2, "loss %.0f%% seed %d: %d cuts, want <= 2 (one probe, once more at most)", loss*100, seed, cuts)
+			check(t, tr, low <= 12, "loss %.0f%% seed %d: %v under 3/4 of Max, want <= 6 s", loss*100, seed, time.Duration(low)*iv)
+			check(t, tr, use >= 0.9, "loss %.0f%% seed %d: %.2f of Max through the loss, want >= 0.9", loss*100, seed, use)
+			check(t, tr, tr[len(tr)-1].rate == testMax, "loss %.0f%% seed %d: ended at %d, want Max", loss*100, seed, tr[len(tr)-1].rate)
+			if seed == 1 {
+				t.Logf("random loss %.0f%%: %d cuts, %v under 3/4 of Max, %.2f of Max through it", loss*100, cuts, time.Duration(low)*iv, use)
+			}
+		}
+	}
+}
+
+// The other side of the probe: loss that is congestion must still cut. A
+// shallow bottleneck (25 ms of buffer: the RTT rises under its threshold,
+// only loss shows) falls from 6 to 2 Mbit/s, and with 15 % random loss
+// beside it. The probe's loss falls with the rate (what the link drops), so
+// the cut stands and the rate goes under the capacity.
+func TestClosedLoopLossCongestion(t *testing.T) {
+	for _, rl := range []float64{0, 0.15} {
+		for _, seed := range seeds {
+			l := link{kind: srtLike, capacity: stepAt(30*time.Second, 6e6, 2e6), baseRTT: 40 * time.Millisecond,
+				jitter: 5 * time.Millisecond, buffer: 25 * time.Millisecond, randLoss: rl}
+			tr := runOurs(l, 120*time.Second, seed)
+			a := adaptTime(tr, 30*time.Second)
+			check(t, tr, a >= 0 && a <= 5*time.Second, "random loss %.0f%% seed %d: below capacity after %v, want <= 5 s", rl*100, seed, a)
+			use := meanUse(tr, 60*time.Second, 120*time.Second)
+			check(t, tr, use <= 1.0, "random loss %.0f%% seed %d: mean use %.2f of capacity after settling, want <= 1", rl*100, seed, use)
+			if seed == 1 {
+				t.Logf("shallow bottleneck 6 -> 2 Mbit/s, random loss %.0f%%: below capacity after %v, then %.2f of it", rl*100, a, use)
+			}
+		}
+	}
+}

@@ -148,6 +148,13 @@ type Controller struct {
 
 	// stallUntil: the rate holds until then (an outage, see Update).
 	stallUntil time.Duration
+
+	// Loss that is the path's (pathloss.go): a probe in progress, the
+	// base learnt, the loss averaged to see the base go, and the previous
+	// sample's loss.
+	probe             lossProbe
+	lossBase, lossAvg float64
+	prevLoss          float64
 }
 
 // New makes a controller; cfg must pass Validate.
@@ -242,8 +249,10 @@ func (c *Controller) Update(s Sample) Decision {
 		c.stallUntil = now + stallGrace
 	}
 	if now < c.stallUntil {
-		// Nothing the outage's samples show may pair with what follows.
+		// Nothing the outage's samples show may pair with what follows,
+		// nor judge a probe.
 		c.forgetPrevious()
+		c.probe.on = false
 		c.episodeCuts, c.pathCuts = 0, 0
 		c.epRTTMin, c.epRTTMax = 0, 0
 		c.healthyFor = 0
@@ -279,6 +288,18 @@ func (c *Controller) Update(s Sample) Decision {
 	}
 	cong[sigLoss] = p[sigLoss] > 1 && (c.prevP[sigLoss] > 1 || c.prev2Loss > 1)
 	cong[sigShortfall] = p[sigShortfall] > 1 && c.prevP[sigShortfall] > 1
+	pathLoss := false
+	if c.probe.on {
+		if anyDelay || dropped || cong[sigShortfall] {
+			// Congestion shows by itself: the probe's cut was right.
+			c.probe.on = false
+		} else if pathLoss = c.judgeProbe(now, s, hi); pathLoss {
+			p[sigLoss] = c.lossPressure(s.Loss)
+			ph[sigLoss] = p[sigLoss]
+			cong[sigLoss] = false
+		}
+	}
+	c.followLossBase(s)
 	congested := anyDelay || cong[sigLoss] || cong[sigShortfall] || dropped
 	delayP := max(p[sigRTT], p[sigSendBuffer], p[sigQueueDelay])
 
@@ -302,7 +323,8 @@ func (c *Controller) Update(s Sample) Decision {
 	// rate is right. One interval after a cut they still measure partly
 	// the old rate (both are averages over about a second), so they wait
 	// two.
-	consider(cong[sigLoss] && sinceCut >= 2*iv, p[sigLoss], ReasonLoss)
+	// A probe in progress (pathloss.go) has a cut on loss to judge first.
+	consider(cong[sigLoss] && sinceCut >= 2*iv && !c.probe.on, p[sigLoss], ReasonLoss)
 	consider(cong[sigShortfall] && sinceCut >= 2*iv, p[sigShortfall], ReasonShortfall)
 	if anyDelay {
 		// After a cut in this episode, a delay that falls means the queue
@@ -367,6 +389,10 @@ func (c *Controller) Update(s Sample) Decision {
 			reason = ReasonAtMinimum
 			break
 		}
+		if why == ReasonLoss && !anyDelay && !dropped && !cong[sigShortfall] && c.episodeCuts == 0 {
+			// Loss alone: the cut is a probe of whose loss it is.
+			c.startProbe(now, s)
+		}
 		f := c.cfg.Backoff
 		if severe || bestP >= severeAt {
 			f = c.cfg.SevereBackoff
@@ -428,6 +454,8 @@ func (c *Controller) Update(s Sample) Decision {
 	case why == ReasonPathChange:
 		reason = why
 		c.healthyFor = 0
+	case pathLoss:
+		reason = ReasonPathLoss
 	}
 
 	// A transport's own congestion control (GCC) knows its link: follow it
@@ -438,6 +466,8 @@ func (c *Controller) Update(s Sample) Decision {
 			c.cutTo(now, r)
 			reason = ReasonTarget
 			targetCut = true
+			// The transport's congestion control saw congestion.
+			c.probe.on = false
 		}
 	}
 
@@ -452,13 +482,18 @@ func (c *Controller) Update(s Sample) Decision {
 	for _, v := range ph {
 		calm = calm && v < healthyBelow
 	}
-	if why := c.stepLadder(s, now, cut || targetCut, calm); why != "" {
-		c.rungWhy = why
+	// While a probe runs (pathloss.go) the ladder holds: its cut may be
+	// undone, and a keyframe at a smaller size would be for nothing.
+	if !c.probe.on {
+		if why := c.stepLadder(s, now, cut || targetCut, calm); why != "" {
+			c.rungWhy = why
+		}
 	}
 
 	c.congestedPrev = congested
 	c.prevSend, c.prevEnc = s.SendRate, s.EncoderRate
 	c.prev2Loss = c.prevP[sigLoss]
+	c.prevLoss = s.Loss
 	c.prevP = p
 	c.prevDelayP = delayP
 	if !congested {
@@ -536,7 +571,7 @@ func (c *Controller) pressures(s Sample, now time.Duration) (p, ph [nSignals]flo
 	}
 	p[sigQueueDelay] = float64(s.QueueDelay) / float64(c.cfg.QueueDelayHigh)
 	ph[sigQueueDelay] = p[sigQueueDelay]
-	p[sigLoss] = s.Loss / c.cfg.LossHigh
+	p[sigLoss] = c.lossPressure(s.Loss)
 	ph[sigLoss] = p[sigLoss]
 	if s.SendRate > 0 && s.EncoderRate > 0 {
 		short := 1 - float64(s.SendRate)/(float64(s.EncoderRate)+c.extra)
@@ -590,8 +625,9 @@ func (c *Controller) delivered(s Sample) (d float64, measured, byReceiver bool) 
 			d, byReceiver = v, true
 		}
 	}
-	if s.Loss >= c.cfg.LossHigh {
-		if v := ref * (1 - s.Loss); d == 0 || v < d {
+	// Of the loss, only what is over the path's own says the link is full.
+	if x := s.Loss - c.lossBase; x >= c.cfg.LossHigh {
+		if v := ref * (1 - x); d == 0 || v < d {
 			d = v
 		}
 	}

@@ -40,6 +40,8 @@ type link struct {
 	jitter   time.Duration // uniform, ±
 	buffer   time.Duration // bottleneck buffer, in time at the current capacity
 	randLoss float64       // loss that has nothing to do with the rate
+	// randLossAt, when set, replaces randLoss (loss that comes and goes).
+	randLossAt func(t time.Duration) float64
 	// pathRTT, when set, replaces baseRTT from time on (a route change).
 	pathRTT func(t time.Duration) time.Duration
 	// produce, when set, is what the encoder makes of a target on
@@ -171,8 +173,12 @@ func (st *simState) step(rate float64, rung int) {
 		st.retrans = 0
 		st.offered += in
 		// Loss unrelated to the rate (radio).
-		if l.randLoss > 0 {
-			rl := in * l.randLoss * (0.5 + st.rng.Float64())
+		rand := l.randLoss
+		if l.randLossAt != nil {
+			rand = l.randLossAt(st.now)
+		}
+		if rand > 0 {
+			rl := in * rand * (0.5 + st.rng.Float64())
 			st.lost += rl
 			st.retrans += rl * produced / max(in, 1)
 			in -= rl

@@ -260,25 +260,59 @@ func (w *silenceWatch) update(conn gosrt.Conn, now time.Time, word, sent uint64)
 // passed in, so with several readers (status, bitrate controller) they
 // would cover whatever happened since the other reader; and the
 // accumulated ratio remembers a congestion minutes after it ended.
+//
+// The second slides: counters are kept every lossEvery, and each call
+// measures from the newest kept at least lossSpan ago. A window that moved
+// only once a second (as this did) gave the controller, sampling every half
+// second, each figure twice: one unlucky second of 5 % random loss (some
+// fifty packets at 720p on an easy picture, so 10 % is five lost) met its
+// "two samples of three" rule alone, and cut.
 type lossWindow struct {
-	conn       gosrt.Conn
-	at         time.Time
-	sent, lost uint64
-	last       float64
+	conn gosrt.Conn
+	snap [lossSnaps]lossSnap
+	n    int // snapshots kept, newest at snap[(head-1) mod lossSnaps]
+	head int
 }
 
+type lossSnap struct {
+	at         time.Time
+	sent, lost uint64
+}
+
+const (
+	lossSpan  = time.Second
+	lossEvery = 250 * time.Millisecond
+	// lossSnaps covers lossSpan and a little more at lossEvery.
+	lossSnaps = 6
+)
+
 func (w *lossWindow) update(conn gosrt.Conn, now time.Time, sent, lost uint64) float64 {
-	if w.conn != conn || sent < w.sent || lost < w.lost {
-		*w = lossWindow{conn: conn, at: now, sent: sent, lost: lost}
+	newest := &w.snap[(w.head+lossSnaps-1)%lossSnaps]
+	if w.conn != conn || w.n == 0 || sent < newest.sent || lost < newest.lost {
+		*w = lossWindow{conn: conn, n: 1, head: 1}
+		w.snap[0] = lossSnap{now, sent, lost}
 		return 0
 	}
-	if now.Sub(w.at) >= time.Second {
-		if ds := sent - w.sent; ds > 0 {
-			w.last = min(1, float64(lost-w.lost)/float64(ds))
-		} else {
-			w.last = 0
-		}
-		w.at, w.sent, w.lost = now, sent, lost
+	if now.Sub(newest.at) >= lossEvery {
+		w.snap[w.head] = lossSnap{now, sent, lost}
+		w.head = (w.head + 1) % lossSnaps
+		w.n = min(w.n+1, lossSnaps)
 	}
-	return w.last
+	// The newest snapshot at least lossSpan old, else the oldest kept.
+	ref := &w.snap[(w.head+lossSnaps-w.n)%lossSnaps]
+	for i := 1; i <= w.n; i++ {
+		sn := &w.snap[(w.head+lossSnaps-i)%lossSnaps]
+		if now.Sub(sn.at) >= lossSpan {
+			ref = sn
+			break
+		}
+	}
+	if now.Sub(ref.at) < lossSpan/2 {
+		return 0 // too short to say
+	}
+	ds := sent - ref.sent
+	if ds == 0 {
+		return 0
+	}
+	return min(1, float64(lost-ref.lost)/float64(ds))
 }

@@ -128,23 +128,34 @@ func TestParseURLHashStreamID(t *testing.T) {
 	}
 }
 
-// TestLossWindow: loss is the share lost over the last second or so, and
-// forgets a congestion once it is over (gosrt's accumulated ratio does not).
+// TestLossWindow: loss is the share lost over the last second or so, moving
+// at every call (not once a second), and forgets a congestion once it is
+// over (gosrt's accumulated ratio does not).
 func TestLossWindow(t *testing.T) {
 	var w lossWindow
 	t0 := time.Unix(0, 0)
+	ms := time.Millisecond
 	steps := []struct {
 		at         time.Duration
 		sent, lost uint64
 		want       float64
 	}{
 		{0, 0, 0, 0},
-		{500 * time.Millisecond, 500, 50, 0}, // under a second: the previous figure
-		{time.Second, 1000, 100, 0.1},
-		{2 * time.Second, 2000, 400, 0.3},
-		{3 * time.Second, 3000, 400, 0}, // congestion over: no loss now
-		{4 * time.Second, 3000, 400, 0}, // nothing sent
-		{5 * time.Second, 10, 0, 0},     // counters went back (new connection)
+		{250 * ms, 250, 25, 0},      // under half a second: too short to say
+		{500 * ms, 500, 50, 0.1},    // from 0
+		{750 * ms, 750, 75, 0.1},    // from 0
+		{1000 * ms, 1000, 100, 0.1}, // from 0, a second ago
+		// From here each call measures from the snapshot a second before:
+		// a quarter second of 40 % loss shows at once, and is gone a
+		// second later.
+		{1250 * ms, 1250, 200, (200 - 25) / 1000.0},
+		{1500 * ms, 1500, 225, (225 - 50) / 1000.0},
+		{2250 * ms, 2250, 300, (300 - 200) / 1000.0},
+		{2500 * ms, 2500, 300, (300 - 225) / 1000.0},
+		{3500 * ms, 3500, 300, 0}, // congestion over: no loss now
+		{4500 * ms, 3500, 300, 0}, // nothing sent
+		{5000 * ms, 10, 0, 0},     // counters went back (new connection)
+		{5600 * ms, 110, 20, 0.2}, // the new connection's own
 	}
 	for _, s := range steps {
 		if got := w.update(nil, t0.Add(s.at), s.sent, s.lost); math.Abs(got-s.want) > 1e-9 {
