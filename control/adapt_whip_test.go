@@ -50,20 +50,20 @@ func TestAdaptToBandwidthCutWHIP(t *testing.T) {
 
 // TestAdaptToBandwidthCut4to1WHIP is the cut over WHIP, the
 // endpoint's UDP port a 4 Mbit/s link that drops to 1 Mbit/s and comes
-// back; asserted as TestAdaptToBandwidthCut4to1 but for the freeze, which
-// is logged: 0.93 and 1.27 s in the first two runs, 91-94 % of the
-// frames. Below the link within 0.2 s (GCC's target capped from the
-// TWCC feedback), but the 200 ms queue overflows before that (15 % of
-// the packets lost in the first second: the stream was 3.3 times the
-// cut link, at the half cut twice it), the 540p keyframe on the noisy
-// picture takes a third of a second of the link, and the controller then
-// cuts on the loss and the RTT to a quarter of the link (274 kbit/s,
-// 360p): what it takes to meet 1 s here is NOTES.md's.
+// back; asserted as TestAdaptToBandwidthCut4to1, the freeze at 1.5 s. The
+// issue's 1 s is for a half cut (TestAdaptToBandwidthCutWHIP asserts it);
+// this one leaves a quarter, and its freeze is 0.23-0.27 s in most runs
+// and 1.03 s in about one in seven (the picture back at the next GOP's
+// keyframe, the ladder's step keyframe lost in the queue's overflow: the
+// stream was 3.3 times the cut link for the 0.2 s GCC's capped target
+// takes, and 15 % of the packets are lost in the first second; NOTES.md).
+// 1.5 s still fails a freeze that lasts past that GOP (before the NACK
+// hold-off and the obsolete repairs, 0.93-1.27 s and 86-94 % of frames).
 func TestAdaptToBandwidthCut4to1WHIP(t *testing.T) {
 	if !adaptInNetns(t, "TestAdaptToBandwidthCut4to1WHIP") {
 		return
 	}
-	adaptToCutWHIP(t, cut4to1, 0)
+	adaptToCutWHIP(t, cut4to1, 1.5)
 }
 
 func adaptToCutWHIP(t *testing.T, sh cutShape, maxFreeze float64) {
