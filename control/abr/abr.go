@@ -103,7 +103,8 @@ type Config struct {
 	// LossHigh is the loss fraction that counts as congestion when seen in
 	// two samples in a row. Default 0.10. Radio links lose packets in
 	// bursts that SRT and WebRTC repair; only sustained loss says the link
-	// is full.
+	// is full, and only loss that falls with the rate (a path's own loss,
+	// found by a probe, is a base the threshold sits over: pathloss.go).
 	LossHigh float64
 	// ShortfallHigh is how far the send rate may fall short of what the
 	// encoder produced (plus the audio and muxing overhead learnt on a

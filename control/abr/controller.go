@@ -294,9 +294,12 @@ func (c *Controller) Update(s Sample) Decision {
 			// Congestion shows by itself: the probe's cut was right.
 			c.probe.on = false
 		} else if pathLoss = c.judgeProbe(now, s, hi); pathLoss {
+			// The loss before, measured against no base, must not pair
+			// with what follows.
 			p[sigLoss] = c.lossPressure(s.Loss)
 			ph[sigLoss] = p[sigLoss]
 			cong[sigLoss] = false
+			c.prevP[sigLoss], c.prev2Loss = 0, 0
 		}
 	}
 	c.followLossBase(s)

@@ -737,3 +737,39 @@ func TestOutageHoldsRate(t *testing.T) {
 		t.Errorf("a link back at a third of the rate: %d cuts, lowest %d bit/s; want it cut after the grace", cuts, low)
 	}
 }
+
+// TestRandomLossTrace replays srtRandomLoss: the loss alone makes one cut,
+// a probe (the ladder holds), and 2.5 s later, the loss not having fallen
+// with the rate, the cut is undone and the loss taken as the path's. No
+// cut after, though the path goes on losing 9-21 %, and no rung down. (The
+// controller before the probe stepped the ladder down at the cut.)
+func TestRandomLossTrace(t *testing.T) {
+	ladder := []Rung{{Width: 1280, Height: 720, FPS: 30}, {Width: 640, Height: 360, FPS: 30}, {Width: 426, Height: 240, FPS: 15}}
+	c := newTest(t, Config{Min: 100_000, Max: 1_500_000, Ladder: ladder})
+	var tr []point
+	var cuts []point
+	for i, r := range srtRandomLoss {
+		s := r.sample(time.Duration(i+1) * iv)
+		old := c.Bitrate()
+		d := c.Update(s)
+		p := point{t: s.At, rate: d.Bitrate, capacity: 10e6, s: s, d: d, rung: d.Rung}
+		tr = append(tr, p)
+		if d.Bitrate < old {
+			cuts = append(cuts, p)
+		}
+		if d.Rung != 0 {
+			logTrace(t, tr)
+			t.Fatalf("at %v the ladder stepped to rung %d (%s)", s.At, d.Rung, d.RungReason)
+		}
+	}
+	if len(cuts) != 1 || cuts[0].t != 9*time.Second || cuts[0].d.Reason != ReasonLoss {
+		logTrace(t, tr)
+		t.Fatalf("cuts at %v, want one, at 9s, for loss", cutTimes(cuts))
+	}
+	back := tr[int(11500*time.Millisecond/iv)-1]
+	if back.rate != 1_500_000 || back.d.Reason != ReasonPathLoss {
+		logTrace(t, tr)
+		t.Fatalf("at %v: %d (%s), want the rate back at 1500000 for %q", back.t, back.rate, back.d.Reason, ReasonPathLoss)
+	}
+	t.Logf("one cut at %v to %d, back at %v (%s)", cuts[0].t, cuts[0].rate, back.t, back.d.Reason)
+}

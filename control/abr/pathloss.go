@@ -15,9 +15,10 @@ import "time"
 //
 // So a cut on loss alone (no delay over its threshold, no send rate behind,
 // no queue drops) at the start of an episode is a probe: the ladder holds
-// while it runs, further loss cuts wait, and probeAfter samples after
-// it the loss is compared with what the same path would lose at the lower
-// rate if it were congested. Nearer the loss before: the loss is the path's.
+// while it runs, further loss cuts wait, and probeAfter samples after its
+// first second (2.5 s after it, by default) the loss is compared with what
+// the same path would lose at the lower rate if it were congested. Nearer
+// the loss before: the loss is the path's.
 // The rate goes back to where it was (with the ceiling the cut set), and
 // from then on only loss over that base counts, with a threshold widened
 // by a quarter of the base (a loss rate measured over a few dozen packets

@@ -80,3 +80,28 @@ var whipTarget = []int{
 	2600, 2700, 2800, 2900, 3000, 3100, 3200, 3300, 3400, 3500,
 	3500, 3500, 3500, 3500, 3500, 3500, 3500, 3500, 3500, 3500,
 }
+
+// srtRandomLoss is the SRT fault matrix's 15 % random loss (nftables, the
+// media direction, loopback) as the controller was fed it, 1.5 Mbit/s asked
+// of openh264 at 720p30 on the test pattern (it makes about 450 kbit/s):
+// RTT 0.1 ms and a send buffer of microseconds throughout (rows of 0: no
+// delay moves), the loss from 8.5 s on. The cut at 9 s took the encoder to
+// about 360 kbit/s; the loss stayed. Until 12 s one run (its samples read
+// the loss window that moved once a second: figures in pairs), then another
+// of the same fault from the point where both had the rate back, then the
+// fault's end.
+var srtRandomLoss = []row{
+	{0, 0, 0, 0, 576, 473}, {0, 0, 0, 0, 552, 442}, {0, 0, 0, 0, 558, 444}, {0, 0, 0, 0, 562, 449}, // 0.5-2 s
+	{0, 0, 0, 0, 553, 442}, {0, 0, 0, 0, 558, 446}, {0, 0, 0, 0, 556, 444}, {0, 0, 0, 0, 543, 429},
+	{0, 0, 0, 0, 540, 426}, {0, 0, 0, 0, 546, 433}, {0, 0, 0, 0, 567, 453}, {0, 0, 0, 0, 567, 452},
+	{0, 0, 0, 0, 561, 446}, {0, 0, 0, 0, 560, 446}, // 6.5-7 s
+	{0, 0, 3.0, 0, 558, 442}, {0, 0, 3.0, 0, 549, 433}, // 7.5-8 s
+	{0, 0, 15.8, 0, 547, 433}, {0, 0, 15.8, 0, 547, 433}, // 8.5-9 s: the cut
+	{0, 0, 8.5, 0, 525, 408}, {0, 0, 8.5, 0, 490, 374}, {0, 0, 16.7, 0, 475, 361}, {0, 0, 16.7, 0, 477, 360},
+	{0, 0, 11.5, 0, 483, 367}, {0, 0, 11.5, 0, 547, 434}, // 11.5 s: the rate back
+	{0, 0, 20.7, 0, 570, 454}, {0, 0, 20.7, 0, 561, 446}, {0, 0, 8.6, 0, 553, 439}, {0, 0, 8.6, 0, 561, 445},
+	{0, 0, 18.5, 0, 556, 446}, {0, 0, 18.5, 0, 544, 436}, {0, 0, 14.7, 0, 544, 432}, {0, 0, 14.7, 0, 556, 441},
+	{0, 0, 16.0, 0, 569, 454}, {0, 0, 16.0, 0, 576, 461}, {0, 0, 9.9, 0, 569, 450}, {0, 0, 9.9, 0, 567, 453},
+	{0, 0, 0, 0, 564, 449}, {0, 0, 0, 0, 556, 441}, {0, 0, 0, 0, 558, 443}, {0, 0, 0, 0, 550, 435}, // 18.5 s: over
+	{0, 0, 0, 0, 552, 438}, {0, 0, 0, 0, 566, 451}, {0, 0, 0, 0, 564, 447}, {0, 0, 0, 0, 564, 447},
+}
