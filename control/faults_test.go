@@ -108,20 +108,25 @@ func TestFaultsSRT(t *testing.T) {
 	// packets; at 5 % (five) it takes the loss for congestion about one
 	// time in eight when it probes at all (the runs: one in three), which
 	// costs what it did before the probe (the table shows it).
-	f.assertPictureKept("15% loss")
+	f.assertPathLoss("15% loss")
 	f.assertOutageHeld("3 s outage")
 }
 
-// assertPictureKept checks that a case left the picture's size and frame
-// rate alone (the controller's probe found the loss the path's; before it
-// 15 % random loss over SRT took the stream to 240p15 and Min, 56 s to come
-// back). The ladder's rung is the controller's decision, not a measure of
-// the machine's speed: a slow CI machine cannot move it.
-func (f *faultRun) assertPictureKept(name string) {
-	if resized, ran := f.resized[name]; !ran && f.some {
+// assertPathLoss checks that a case left the picture's size and frame
+// rate alone and had the video target back where it was by the end of the
+// settle after it, 8 s (the controller's probe found the loss the path's;
+// before it 15 % random loss over SRT took the stream to 240p15 and Min,
+// 56 s to come back). Both are the controller's decisions, not measures
+// of the machine's speed: a slow CI machine cannot move them.
+func (f *faultRun) assertPathLoss(name string) {
+	if _, ran := f.resized[name]; !ran && f.some {
 		return
-	} else if resized {
+	}
+	if f.resized[name] {
 		f.t.Errorf("%s: the ladder stepped (picture size or frame rate changed); random loss should not", name)
+	}
+	if !f.targetBack[name] {
+		f.t.Errorf("%s: the video target was not back %v after the fault; random loss should leave it", name, f.settleMax)
 	}
 }
 
@@ -213,7 +218,10 @@ type faultRun struct {
 	// fault or after it.
 	cut, resized map[string]bool
 	rungMoved    bool // in the case running
-	latency      map[string]caseLatency
+	// targetBack: the video target was back where it was before the case
+	// within the settle after it (faultSettleMax).
+	targetBack map[string]bool
+	latency    map[string]caseLatency
 }
 
 // caseLatency is a case's capture-to-arrival median before its fault and
@@ -273,6 +281,7 @@ func (f *faultRun) matrix() {
 	f.freeze = map[string]time.Duration{}
 	f.cut = map[string]bool{}
 	f.resized = map[string]bool{}
+	f.targetBack = map[string]bool{}
 	f.latency = map[string]caseLatency{}
 	f.encoded = map[time.Time]uint64{}
 	time.Sleep(6*time.Second - faultBefore)
@@ -507,6 +516,7 @@ func (f *faultRun) settle(name string, start, end time.Time, pre Stats, adapted 
 			break
 		}
 	}
+	f.targetBack[name] = !target.IsZero()
 	f.row(name, start, end, time.Now(), adapted, back, target, dropped, f.snd.statuses(start))
 }
 
