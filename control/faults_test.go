@@ -437,7 +437,6 @@ func (f *faultRun) watchRung(pre, st Stats) {
 
 func (f *faultRun) lossCase(name string, pct int) {
 	pre, _ := f.stats()
-	f.rungMoved = false
 	f.markSRT()
 	start := f.encodedNow()
 	f.drop(pct)

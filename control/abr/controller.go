@@ -295,11 +295,11 @@ func (c *Controller) Update(s Sample) Decision {
 			c.probe.on = false
 		} else if pathLoss = c.judgeProbe(now, s, hi); pathLoss {
 			// The loss before, measured against no base, must not pair
-			// with what follows.
+			// with what follows (prev2Loss takes prevP's at the end).
 			p[sigLoss] = c.lossPressure(s.Loss)
 			ph[sigLoss] = p[sigLoss]
 			cong[sigLoss] = false
-			c.prevP[sigLoss], c.prev2Loss = 0, 0
+			c.prevP[sigLoss] = 0
 		}
 	}
 	c.followLossBase(s)

@@ -18,12 +18,12 @@ import "time"
 // while it runs, further loss cuts wait, and probeAfter samples after its
 // first second (2.5 s after it, by default) the loss is compared with what
 // the same path would lose at the lower rate if it were congested. Nearer
-// the loss before: the loss is the path's.
-// The rate goes back to where it was (with the ceiling the cut set), and
-// from then on only loss over that base counts, with a threshold widened
-// by a quarter of the base (a loss rate measured over a few dozen packets
-// a second is noisier the higher it is). Nearer the congested figure: the cut was right,
-// and the episode goes on as any other. libwebrtc's loss-based estimator
+// the loss before: the loss is the path's. The rate goes back to where it
+// was (with the ceiling the cut set), and from then on only loss over that
+// base counts, with a threshold widened by a quarter of the base (a loss
+// rate measured over a few dozen packets a second is noisier the higher it
+// is). Nearer the congested figure: the cut was right, and the episode goes
+// on as any other. libwebrtc's loss-based estimator
 // (v2) keeps a like "inherent loss"; it finds it by fitting, we by asking.
 const (
 	// probeAfter: samples after the probe cut that measure the lower
