@@ -79,8 +79,10 @@ const (
 // Controller decides the video bitrate from samples. It is not safe for
 // concurrent use: one goroutine (the stream's stats loop) owns it.
 type Controller struct {
-	cfg  Config
-	rate int
+	cfg Config
+	// rateState is the decision and what it rests on (holds, ceilings):
+	// what a loss probe's cut changes and undoes in one assignment.
+	rateState
 
 	started bool
 	last    time.Duration // At of the previous sample
@@ -100,11 +102,8 @@ type Controller struct {
 	drops      uint64
 	dropsKnown bool
 
-	// The last cut and the congestion episode it belongs to (consecutive
+	// The congestion episode the last cut belongs to (consecutive
 	// congested samples).
-	hasCut        bool
-	lastCut       time.Duration
-	rateBeforeCut int
 	episodeCuts   int
 	pathCuts      int     // cuts in the episode on RTT or send buffer alone
 	episodeDelayP float64 // delay pressure at the episode's first cut
@@ -116,26 +115,10 @@ type Controller struct {
 	cutSendBufP        float64       // send-buffer pressure at the last cut
 	cutFast            bool          // the last cut was on one sample, the receiver's rate confirming it
 
-	healthyFor         time.Duration
-	hasIncrease        bool
-	lastIncrease       time.Duration
-	rateBeforeIncrease int
-
-	// A failed probe's ceiling: increases stop at ceiling until
-	// ceilingUntil. ceilingLevel and ceilingMult outlive the ceiling so a
-	// probe failing again at the same level waits twice as long next time.
-	ceiling      int
-	ceilingUntil time.Duration
-	ceilingLevel int
-	ceilingMult  int
+	healthyFor time.Duration
 
 	// The previous sample's send and encoder rates (see pairRates).
 	prevSend, prevEnc int
-
-	// rxCap caps increases until rxCapUntil: a little under the rate the
-	// receiver reported at the last cut it witnessed.
-	rxCap      int
-	rxCapUntil time.Duration
 
 	// extra is SendRate - EncoderRate on a quiet link (audio, muxing,
 	// packet headers): it turns a send rate into the video rate it carries.
@@ -149,6 +132,12 @@ type Controller struct {
 	// stallUntil: the rate holds until then (an outage, see Update).
 	stallUntil time.Duration
 
+	// reconnected: Reset was called (the transport reconnected), and the
+	// rates are not read until freshUntil, a window after the first
+	// sample since.
+	reconnected bool
+	freshUntil  time.Duration
+
 	// Loss that is the path's (pathloss.go): a probe in progress, the
 	// base learnt, the loss averaged to see the base go, and the previous
 	// sample's loss.
@@ -157,14 +146,40 @@ type Controller struct {
 	prevLoss          float64
 }
 
+// rateState is the bitrate decided and the holds and caps on it.
+type rateState struct {
+	rate int
+
+	// The last cut and increase, and the rates before them.
+	hasCut             bool
+	lastCut            time.Duration
+	rateBeforeCut      int
+	hasIncrease        bool
+	lastIncrease       time.Duration
+	rateBeforeIncrease int
+
+	// A failed probe's ceiling: increases stop at ceiling until
+	// ceilingUntil. ceilingLevel and ceilingMult outlive the ceiling so a
+	// probe failing again at the same level waits twice as long next time.
+	ceiling      int
+	ceilingUntil time.Duration
+	ceilingLevel int
+	ceilingMult  int
+
+	// rxCap caps increases until rxCapUntil: a little under the rate the
+	// receiver reported at the last cut it witnessed.
+	rxCap      int
+	rxCapUntil time.Duration
+}
+
 // New makes a controller; cfg must pass Validate.
 func New(cfg Config) (*Controller, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	c := &Controller{cfg: cfg, rate: cfg.Start, lad: newLadder(cfg)}
-	c.Reset()
+	c := &Controller{cfg: cfg, rateState: rateState{rate: cfg.Start}, lad: newLadder(cfg)}
+	c.reset()
 	return c, nil
 }
 
@@ -175,9 +190,14 @@ func (c *Controller) Bitrate() int { return c.rate }
 // jitter, ceilings, hold times) and keeps the bitrate. Call it when the
 // transport reconnects: the new connection may take another route.
 func (c *Controller) Reset() {
+	c.reset()
+	c.reconnected = true
+}
+
+func (c *Controller) reset() {
 	*c = Controller{
 		cfg:        c.cfg,
-		rate:       c.rate,
+		rateState:  rateState{rate: c.rate},
 		rttBase:    minWindow{win: c.cfg.RTTWindow},
 		sbBase:     minWindow{win: c.cfg.RTTWindow},
 		drops:      c.drops,
@@ -212,6 +232,18 @@ func (c *Controller) Update(s Sample) Decision {
 		c.forgetPrevious()
 	}
 	c.started, c.last = true, s.At
+	if c.reconnected {
+		c.reconnected, c.freshUntil = false, s.At+rateWindow
+	}
+	if s.At < c.freshUntil {
+		// The rates' windows still hold the time the transport was
+		// down: a send rate of nothing for part of the window, where the
+		// encoder went on (or a backlog sent at once). Compared, they
+		// read as a link behind the encoder (a WHIP receiver's restart
+		// cut a clean path to 360p and a fifth of the rate, a minute to
+		// climb back). The other signals are the new path's own.
+		s.SendRate, s.EncoderRate, s.ReceiveRate = 0, 0, 0
+	}
 	now, old := s.At, c.rate
 	reason := ""
 

@@ -422,6 +422,56 @@ func TestResetForgetsPath(t *testing.T) {
 	}
 }
 
+// TestReconnectRatesHeld replays what a WHIP stream at 720p reported
+// around its receiver's restart (TestFaultsWHIP, one row per 500 ms): an
+// easy picture sending under its target, the restart, and the first
+// samples of the new connection, whose one-second rates still hold the
+// gap (209 kbit/s sent of 452 made, then 442 of 464 with 50 of audio and
+// muxing on top). Those are no shortfall: without the hold after Reset the
+// two in a row cut 1.5 Mbit/s to 357 kbit/s and 360p, a minute from
+// coming back on a clean path. A link that is behind after the reconnect
+// is still cut, a window later.
+func TestReconnectRatesHeld(t *testing.T) {
+	rungs := []Rung{{Width: 1280, Height: 720, FPS: 30}, {Width: 960, Height: 540, FPS: 30}, {Width: 640, Height: 360, FPS: 30}}
+	run := func(reset bool, after []Sample) (cut *Decision) {
+		c := newTest(t, Config{Min: 100_000, Max: 1_500_000, Ladder: rungs})
+		at := time.Duration(0)
+		for range 14 {
+			at += iv
+			c.Update(Sample{At: at, SendRate: 495_000, EncoderRate: 445_000, Target: 1_500_000, RTT: 150 * time.Microsecond})
+		}
+		at += 2500 * time.Millisecond // reconnecting
+		if reset {
+			c.Reset()
+		}
+		for _, s := range after {
+			at += iv
+			s.At, s.Target, s.RTT = at, 1_500_000, 200*time.Microsecond
+			if d := c.Update(s); d.Changed || d.RungChanged {
+				return &d
+			}
+		}
+		return nil
+	}
+	restart := []Sample{{SendRate: 209_624, EncoderRate: 452_472}, {SendRate: 442_120, EncoderRate: 463_968}}
+	for range 20 {
+		restart = append(restart, Sample{SendRate: 497_000, EncoderRate: 447_000})
+	}
+	if d := run(true, restart); d != nil {
+		t.Errorf("after the reconnect: %+v, want the rate and the rung kept", *d)
+	}
+	if d := run(false, restart); d == nil || d.Reason != ReasonShortfall {
+		t.Errorf("the same samples without Reset: %+v, want a cut on the shortfall (the replay no longer tests the hold)", d)
+	}
+	behind := append([]Sample(nil), restart[:2]...)
+	for range 6 {
+		behind = append(behind, Sample{SendRate: 250_000, EncoderRate: 450_000})
+	}
+	if d := run(true, behind); d == nil || d.Reason != ReasonShortfall {
+		t.Errorf("a link behind after the reconnect: %+v, want a cut on the shortfall", d)
+	}
+}
+
 // TestReceiveRateCutsOnce replays what an SRT stream at 720p reported when
 // its link was cut to half (TestAdaptToBandwidthCut, one row per 500 ms):
 // 1 ms RTT before, then the queue filling, and from the first full ACK of

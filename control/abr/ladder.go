@@ -46,8 +46,9 @@ const (
 	// the second after a target change, weighs in the one-second rate but
 	// is gone from it a second later.
 	encoderOverHold = 2 * time.Second
-	// rateWindow: the encoder's rate is an average over this long, so
-	// after a switch it still measures the old rung for that time.
+	// rateWindow: the encoder's rate is an average over this long (the
+	// send and receive rates too), so after a switch it still measures
+	// the old rung for that time.
 	rateWindow = time.Second
 	// failedUpMargin: after a step up into a rung failed, the next needs
 	// the bitrate this much over the one the failed step was made at.

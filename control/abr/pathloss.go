@@ -68,17 +68,9 @@ type lossProbe struct {
 	snd float64 // their send rate
 	// Before the cut: the loss of the samples that caused it, the send
 	// rate, and the controller's decision state.
-	loss float64
-	send float64
-	rate int
-
-	hasCut, hasIncrease           bool
-	lastCut, lastIncrease         time.Duration
-	rateBeforeCut, rateBeforeIncr int
-	ceiling, ceilingLevel         int
-	ceilingMult                   int
-	ceilingUntil, rxCapUntil      time.Duration
-	rxCap                         int
+	loss  float64
+	send  float64
+	saved rateState
 }
 
 // startProbe records the state a loss-only cut is about to change.
@@ -86,12 +78,7 @@ func (c *Controller) startProbe(now time.Duration, s Sample) {
 	c.probe = lossProbe{
 		on: true, at: now,
 		loss: (s.Loss + c.prevLoss) / 2, send: float64(s.SendRate),
-		rate:   c.rate,
-		hasCut: c.hasCut, hasIncrease: c.hasIncrease,
-		lastCut: c.lastCut, lastIncrease: c.lastIncrease,
-		rateBeforeCut: c.rateBeforeCut, rateBeforeIncr: c.rateBeforeIncrease,
-		ceiling: c.ceiling, ceilingLevel: c.ceilingLevel, ceilingMult: c.ceilingMult,
-		ceilingUntil: c.ceilingUntil, rxCap: c.rxCap, rxCapUntil: c.rxCapUntil,
+		saved: c.rateState,
 	}
 	if c.prevLoss == 0 {
 		c.probe.loss = s.Loss
@@ -134,11 +121,9 @@ func (c *Controller) judgeProbe(now time.Duration, s Sample, hi int) bool {
 	// unlucky high that met the threshold.
 	c.lossBase = after
 	c.lossAvg = after
-	c.rate = min(max(c.rate, pr.rate), hi)
-	c.hasCut, c.lastCut, c.rateBeforeCut = pr.hasCut, pr.lastCut, pr.rateBeforeCut
-	c.hasIncrease, c.lastIncrease, c.rateBeforeIncrease = pr.hasIncrease, pr.lastIncrease, pr.rateBeforeIncr
-	c.ceiling, c.ceilingLevel, c.ceilingMult, c.ceilingUntil = pr.ceiling, pr.ceilingLevel, pr.ceilingMult, pr.ceilingUntil
-	c.rxCap, c.rxCapUntil = pr.rxCap, pr.rxCapUntil
+	rate := c.rate
+	c.rateState = pr.saved
+	c.rate = min(max(rate, pr.saved.rate), hi)
 	c.episodeCuts, c.pathCuts = 0, 0
 	c.healthyFor = 0
 	return true
