@@ -112,21 +112,34 @@ func TestFaultsSRT(t *testing.T) {
 	f.assertOutageHeld("3 s outage")
 }
 
+// assertReconnectKept checks that a reconnect on a clean path left the
+// picture and the video target as they were (assertKept): the first
+// samples after it hold the gap in their rates, which once cut WHIP's
+// 720p30 to 360p (a minute to climb back).
+func (f *faultRun) assertReconnectKept(name string) {
+	f.assertKept(name, "a reconnect on a clean path")
+}
+
 // assertPathLoss checks that a case left the picture's size and frame
 // rate alone and had the video target back where it was by the end of the
 // settle after it, 8 s (the controller's probe found the loss the path's;
 // before it 15 % random loss over SRT took the stream to 240p15 and Min,
 // 56 s to come back). Both are the controller's decisions, not measures
 // of the machine's speed: a slow CI machine cannot move them.
-func (f *faultRun) assertPathLoss(name string) {
+func (f *faultRun) assertPathLoss(name string) { f.assertKept(name, "random loss") }
+
+// assertKept checks that case name stepped no rung and had the video
+// target back after its last cut within the settle; what says why it
+// should have.
+func (f *faultRun) assertKept(name, what string) {
 	if _, ran := f.resized[name]; !ran && f.some {
 		return
 	}
 	if f.resized[name] {
-		f.t.Errorf("%s: the ladder stepped (picture size or frame rate changed); random loss should not", name)
+		f.t.Errorf("%s: the ladder stepped (picture size or frame rate changed); %s should not", name, what)
 	}
 	if !f.targetBack[name] {
-		f.t.Errorf("%s: the video target was not back %v after the fault; random loss should leave it", name, f.settleMax)
+		f.t.Errorf("%s: the video target was not back %v after the fault; %s should leave it", name, f.settleMax, what)
 	}
 }
 
@@ -500,6 +513,10 @@ func (f *faultRun) settle(name string, start, end time.Time, pre Stats, adapted 
 		}
 		if target.IsZero() && status == StatusActive && pre.VideoBitrate > 0 && st.VideoBitrate >= pre.VideoBitrate {
 			target = time.Now()
+		} else if !target.IsZero() && st.VideoBitrate > 0 && st.VideoBitrate < pre.VideoBitrate {
+			// Cut again (a reconnect's first samples once cut a target
+			// that was back): back counts from the last cut.
+			target = time.Time{}
 		}
 		again := f.log.firstArrivalCapturedAfter(end)
 		active := status == StatusActive

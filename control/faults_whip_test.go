@@ -63,4 +63,5 @@ func TestFaultsWHIP(t *testing.T) {
 	// NACKs repair what arrives within the jitter buffer's second.
 	f.assertLoss("5% loss", 0.95, time.Second)
 	f.assertLoss("15% loss", 0.90, time.Second)
+	f.assertReconnectKept("receiver restart")
 }
