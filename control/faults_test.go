@@ -112,14 +112,6 @@ func TestFaultsSRT(t *testing.T) {
 	f.assertOutageHeld("3 s outage")
 }
 
-// assertReconnectKept checks that a reconnect on a clean path left the
-// picture and the video target as they were (assertKept): the first
-// samples after it hold the gap in their rates, which once cut WHIP's
-// 720p30 to 360p (a minute to climb back).
-func (f *faultRun) assertReconnectKept(name string) {
-	f.assertKept(name, "a reconnect on a clean path")
-}
-
 // assertPathLoss checks that a case left the picture's size and frame
 // rate alone and had the video target back where it was by the end of the
 // settle after it, 8 s (the controller's probe found the loss the path's;
@@ -231,8 +223,8 @@ type faultRun struct {
 	// fault or after it.
 	cut, resized map[string]bool
 	rungMoved    bool // in the case running
-	// targetBack: the video target was back where it was before the case
-	// within the settle after it (faultSettleMax).
+	// targetBack: the video target was back where it was before the case,
+	// after its last cut, within the settle after it (faultSettleMax).
 	targetBack map[string]bool
 	latency    map[string]caseLatency
 }

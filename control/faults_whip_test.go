@@ -63,5 +63,7 @@ func TestFaultsWHIP(t *testing.T) {
 	// NACKs repair what arrives within the jitter buffer's second.
 	f.assertLoss("5% loss", 0.95, time.Second)
 	f.assertLoss("15% loss", 0.90, time.Second)
-	f.assertReconnectKept("receiver restart")
+	// The first samples after a reconnect hold the gap in their rates,
+	// which once cut 720p30 to 360p (a minute to climb back).
+	f.assertKept("receiver restart", "a reconnect on a clean path")
 }
